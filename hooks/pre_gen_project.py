@@ -1,0 +1,159 @@
+{% raw %}"""Refuse answers that break the org's conventions, before any file is written.
+
+Every rule lives here because cookiecutter and cruft run this file alone (it cannot import a
+sibling). Each rule returns the problems it finds as `<what is wrong>. <how to fix it>`; main()
+prints them all at once and exits 1. Checks only answers: rules that tighten later must still
+let `cruft update` re-render an older team repo, so nothing here depends on the date or on files.
+"""
+
+import json
+import keyword
+import re
+import sys
+
+ORG_SETTINGS = "templates/org.jinja"
+SLUG_MAX = 30
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+OWNER = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[a-z]+")
+IMAGE_REPOSITORY = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+")
+ASSET_KEY = re.compile(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_][A-Za-z0-9_-]*)+")
+TEMPLATE_MARKERS = ("{{", "}}", "{%", "%}", "${{")
+
+
+def free_text_problems(field: str, value: str, max_length: int = 80) -> list[str]:
+    """Free text lands in YAML, TOML, Python and workflow files: keep it plain."""
+    if not value.strip():
+        return [f"{field} is empty. Give it a value"]
+    if len(value) > max_length:
+        return [f"{field} is {len(value)} characters long. Keep it to {max_length} or fewer"]
+    if any(not char.isprintable() for char in value):
+        return [f"{field} contains a control character or line break. Use one line of plain text"]
+    if any(marker in value for marker in TEMPLATE_MARKERS):
+        return [f"{field} contains a template expression ({{{{, {{%, ${{{{). Remove it"]
+    return []
+
+
+def slug_problems(slug: str) -> list[str]:
+    """The slug names the repo, code location, agent queue and team deployments."""
+    if not SLUG.fullmatch(slug):
+        return [
+            f"team_slug {slug!r} is not lowercase kebab-case. Use lowercase letters, digits and "
+            "single '-' between words, starting with a letter, e.g. sales-analytics"
+        ]
+    if len(slug) > SLUG_MAX:
+        return [
+            f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {SLUG_MAX} or fewer so "
+            "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
+        ]
+    return []
+
+
+def package_problems(package: str) -> list[str]:
+    """The package is the Python import name, the asset key prefix and the group name."""
+    if not package.isidentifier() or keyword.iskeyword(package):
+        return [f"Package name {package!r} is not a valid Python name. Choose another team_slug"]
+    if package in sys.stdlib_module_names or package in ("test", "tests"):
+        return [f"Package name {package!r} shadows a standard-library module. Choose another team_slug"]
+    if package == "dagster" or package.startswith("dagster_"):
+        return [f"Package name {package!r} clashes with Dagster's own packages. Choose another team_slug"]
+    return []
+
+
+def upstream_problems(upstream: str, package: str) -> list[str]:
+    """Upstream keys are other teams' assets: `team/asset`, unique, not this team's own."""
+    problems, seen = [], set()
+    for key in (part.strip() for part in upstream.split(",")):
+        if not key:
+            continue
+        name = key.replace("/", "__").replace("-", "_")
+        if not ASSET_KEY.fullmatch(key):
+            problems.append(
+                f"Upstream asset key {key!r} is not a team/asset key. Write it like finance/revenue: "
+                "the owning team's package name, '/', then the asset name"
+            )
+        elif key.split("/")[0] == package:
+            problems.append(
+                f"Upstream asset key {key!r} belongs to this team. List only other teams' assets"
+            )
+        elif name in seen:
+            problems.append(f"Upstream asset key {key!r} is listed twice. List each asset once")
+        seen.add(name)
+    return problems
+
+
+def combination_problems(answers: dict) -> list[str]:
+    """Options that only make sense together."""
+    problems = []
+    serverless = answers["deployment"] == "serverless"
+    if serverless and answers["isolation"] == "agent_queue":
+        problems.append(
+            "isolation 'agent_queue' needs a Hybrid deployment: the Serverless agent serves only "
+            "the default queue. Choose a hybrid-* deployment or another isolation level"
+        )
+    if serverless and answers["image_repository"]:
+        problems.append(
+            "image_repository is set but Serverless builds no image. Leave it blank or choose a "
+            "hybrid-* deployment"
+        )
+    repository = answers["image_repository"]
+    if repository and not IMAGE_REPOSITORY.fullmatch(repository):
+        problems.append(
+            f"image_repository {repository!r} is not a registry/repository reference. Write it like "
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales (no tag)"
+        )
+    return problems
+
+
+def override_problems(answers: dict) -> list[str]:
+    """Org settings and derived names are never answers, whatever route tried to set them."""
+    problems = []
+    if answers["_org"] != ORG_SETTINGS:
+        problems.append(
+            "Storage and other org settings are org-wide and cannot be set per team (_org was "
+            f"overridden). Remove the override; the platform team changes them in {ORG_SETTINGS}"
+        )
+    derived = {
+        "__package": answers["team_slug"].replace("-", "_"),
+        "__agent_platform": answers["deployment"].partition("-")[2],
+    }
+    for name, expected in derived.items():
+        if answers[name] != expected:
+            problems.append(
+                f"{name} is derived from your answers and cannot be set (got {answers[name]!r}, "
+                f"expected {expected!r}). Remove the override"
+            )
+    return problems
+
+
+def problems(answers: dict) -> list[str]:
+    """Every problem with a set of answers, in prompt order."""
+    found = free_text_problems("team_name", answers["team_name"])
+    found += slug_problems(answers["team_slug"]) or package_problems(answers["__package"])
+    found += free_text_problems("owner", answers["owner"])
+    if answers["owner"].strip() and not OWNER.fullmatch(answers["owner"]):
+        found.append(
+            f"owner {answers['owner']!r} is not a GitHub owner. Use @org/team, @user or an email address"
+        )
+    found += combination_problems(answers)
+    found += upstream_problems(answers["upstream_assets"], answers["__package"])
+    found += override_problems(answers)
+    return found
+
+
+def main(answers: dict) -> int:
+    found = problems(answers)
+    for problem in found:
+        print(f"ERROR: {problem}.", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(
+        main(
+            json.loads(
+                r"""{% endraw %}
+{{ cookiecutter | tojson }}
+{% raw %}"""
+            )
+        )
+    ){% endraw %}

@@ -1,0 +1,14 @@
+from pathlib import Path
+
+import dagster as dg
+
+from {{ cookiecutter.__package }}.storage import shared_io_manager
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Everything under defs/, stored with the org's shared IO manager."""
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(resources={"io_manager": shared_io_manager()}),
+    )
