@@ -1,4 +1,4 @@
-{% raw %}"""Refuse answers that break the org's conventions, before any file is written.
+"""Refuse answers that break the org's conventions, before any file is written.
 
 Every rule lives here because cookiecutter and cruft run this file alone (it cannot import a
 sibling). Each rule returns the problems it finds as `<what is wrong>. <how to fix it>`; main()
@@ -14,10 +14,15 @@ import sys
 ORG_SETTINGS = "templates/org.jinja"
 SLUG_MAX = 30
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
-OWNER = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[a-z]+")
-IMAGE_REPOSITORY = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+")
+OWNER = re.compile(
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[a-z]+"
+)
+IMAGE_REPOSITORY = re.compile(
+    r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+"
+)
 ASSET_KEY = re.compile(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_][A-Za-z0-9_-]*)+")
-TEMPLATE_MARKERS = ("{{", "}}", "{%", "%}", "${{")
+# Spelled in pieces so that Jinja, which renders this file, leaves them alone.
+TEMPLATE_MARKERS = ("{" + "{", "{" + "%", "{" + "#", "$" + "{" + "{")
 
 
 def free_text_problems(field: str, value: str, max_length: int = 80) -> list[str]:
@@ -29,7 +34,8 @@ def free_text_problems(field: str, value: str, max_length: int = 80) -> list[str
     if any(not char.isprintable() for char in value):
         return [f"{field} contains a control character or line break. Use one line of plain text"]
     if any(marker in value for marker in TEMPLATE_MARKERS):
-        return [f"{field} contains a template expression ({{{{, {{%, ${{{{). Remove it"]
+        markers = " ".join(TEMPLATE_MARKERS)
+        return [f"{field} contains a template marker (one of {markers}). Remove it"]
     return []
 
 
@@ -37,13 +43,17 @@ def slug_problems(slug: str) -> list[str]:
     """The slug names the repo, code location, agent queue and team deployments."""
     if not SLUG.fullmatch(slug):
         return [
-            f"team_slug {slug!r} is not lowercase kebab-case. Use lowercase letters, digits and "
-            "single '-' between words, starting with a letter, e.g. sales-analytics"
+            (
+                f"team_slug {slug!r} is not lowercase kebab-case. Use lowercase letters, digits and "
+                "single '-' between words, starting with a letter, e.g. sales-analytics"
+            )
         ]
     if len(slug) > SLUG_MAX:
         return [
-            f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {SLUG_MAX} or fewer so "
-            "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
+            (
+                f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {SLUG_MAX} or fewer so "
+                "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
+            )
         ]
     return []
 
@@ -53,9 +63,13 @@ def package_problems(package: str) -> list[str]:
     if not package.isidentifier() or keyword.iskeyword(package):
         return [f"Package name {package!r} is not a valid Python name. Choose another team_slug"]
     if package in sys.stdlib_module_names or package in ("test", "tests"):
-        return [f"Package name {package!r} shadows a standard-library module. Choose another team_slug"]
+        return [
+            f"Package name {package!r} shadows a standard-library module. Choose another team_slug"
+        ]
     if package == "dagster" or package.startswith("dagster_"):
-        return [f"Package name {package!r} clashes with Dagster's own packages. Choose another team_slug"]
+        return [
+            f"Package name {package!r} clashes with Dagster's own packages. Choose another team_slug"
+        ]
     return []
 
 
@@ -150,10 +164,8 @@ def main(answers: dict) -> int:
 if __name__ == "__main__":
     sys.exit(
         main(
-            json.loads(
-                r"""{% endraw %}
+            json.loads(r"""
 {{ cookiecutter | tojson }}
-{% raw %}"""
-            )
+""")
         )
-    ){% endraw %}
+    )
