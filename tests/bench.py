@@ -1,0 +1,92 @@
+"""Print timings of the template next to create-dagster, measured side by side in one run.
+
+Run with `nox -s bench`. Figures are medians of several runs; ratios are against the baseline
+measured in the same run, on the same machine, with the same bytecode state.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from uv import find_uv_bin
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+UV = find_uv_bin()
+ENV = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+ENV |= {"UV_PYTHON": "{}.{}".format(*sys.version_info), "DAGSTER_DG_UPDATE_CHECK_ENABLED": "0"}
+
+
+def run(*command: str | Path, cwd: Path) -> None:
+    subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)
+
+
+def median_seconds(action: Callable[[Path], None], repeats: int) -> float:
+    """Median wall time of `action` run in a fresh temporary directory each time."""
+    times = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            action(Path(folder))
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bake(folder: Path) -> Path:
+    run(BIN / "cookiecutter", "--no-input", "-o", folder, TEMPLATE, cwd=folder)
+    return folder / "sales-analytics"
+
+
+def create_dagster(folder: Path) -> Path:
+    run(BIN / "create-dagster", "project", "bare-project", "--no-uv-sync", cwd=folder)
+    return folder / "bare-project"
+
+
+def bake_to_green(folder: Path) -> None:
+    repo = bake(folder)
+    run(UV, "sync", "--quiet", cwd=repo)
+    run(UV, "run", "--no-sync", "pytest", "-q", cwd=repo)
+
+
+def report(name: str, value: float, baseline_name: str, baseline: float) -> None:
+    ratio = value / baseline
+    print(f"{name:<44} {value:7.2f} s   {baseline_name:<30} {baseline:7.2f} s   x{ratio:.2f}")
+
+
+def main(repeats: int = 5) -> None:
+    bake_time = median_seconds(bake, repeats)
+    create_time = median_seconds(create_dagster, repeats)
+    report("bake (cookiecutter CLI, defaults)", bake_time, "create-dagster --no-uv-sync", create_time)
+
+    green = median_seconds(bake_to_green, 3)
+    report("bake -> uv sync -> green pytest (warm cache)", green, "bake alone", bake_time)
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "a").mkdir()
+        (root / "b").mkdir()
+        ours, bare = bake(root / "a"), create_dagster(root / "b")
+        venv = root / "venv"
+        run(UV, "venv", "--quiet", venv, cwd=root)
+        python = venv / "bin" / "python"
+        run(UV, "pip", "install", "--quiet", "--python", python, "--compile-bytecode",
+            "-e", ours, "-e", bare, cwd=root)  # fmt: skip
+        dagster = venv / "bin" / "dagster"
+
+        def validate(project: Path) -> Callable[[Path], None]:
+            return lambda _: run(dagster, "definitions", "validate", cwd=project)
+
+        validate(ours)(root)  # warm the file cache and write any lazy bytecode for both
+        validate(bare)(root)
+        ours_time = median_seconds(validate(ours), repeats)
+        bare_time = median_seconds(validate(bare), repeats)
+    report("dagster definitions validate (generated)", ours_time, "bare create-dagster project", bare_time)
+
+
+if __name__ == "__main__":
+    main(*map(int, sys.argv[1:]))
