@@ -41,6 +41,8 @@ def free_text_problems(field: str, value: str, max_length: int = 80) -> list[str
 
 def slug_problems(slug: str) -> list[str]:
     """The slug names the repo, code location, agent queue and team deployments."""
+    if not slug:
+        return ["team_slug is empty. Give the team a slug like sales-analytics"]
     if not SLUG.fullmatch(slug):
         return [
             (
@@ -156,8 +158,9 @@ def problems(answers: dict) -> list[str]:
 
 def main(answers: dict) -> int:
     found = problems(answers)
-    for problem in found:
-        print(f"ERROR: {problem}.", file=sys.stderr)
+    if found:
+        print("\nThe answers break the org's rules; nothing was written:", file=sys.stderr)
+        print("".join(f"ERROR: {problem}.\n" for problem in found), file=sys.stderr)
     return 1 if found else 0
 
 

@@ -61,7 +61,9 @@ def report(name: str, value: float, baseline_name: str, baseline: float) -> None
 def main(repeats: int = 5) -> None:
     bake_time = median_seconds(bake, repeats)
     create_time = median_seconds(create_dagster, repeats)
-    report("bake (cookiecutter CLI, defaults)", bake_time, "create-dagster --no-uv-sync", create_time)
+    report(
+        "bake (cookiecutter CLI, defaults)", bake_time, "create-dagster --no-uv-sync", create_time
+    )
 
     green = median_seconds(bake_to_green, 3)
     report("bake -> uv sync -> green pytest (warm cache)", green, "bake alone", bake_time)
@@ -85,7 +87,12 @@ def main(repeats: int = 5) -> None:
         validate(bare)(root)
         ours_time = median_seconds(validate(ours), repeats)
         bare_time = median_seconds(validate(bare), repeats)
-    report("dagster definitions validate (generated)", ours_time, "bare create-dagster project", bare_time)
+    report(
+        "dagster definitions validate (generated)",
+        ours_time,
+        "bare create-dagster project",
+        bare_time,
+    )
 
 
 if __name__ == "__main__":
