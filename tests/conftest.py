@@ -2,6 +2,9 @@
 
 import importlib.util
 import json
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +31,7 @@ def load_hook(name: str) -> ModuleType:
     return module
 
 
-def bake_template(output_dir: Path, **answers: object) -> Path:
+def bake_template(output_dir: Path, overwrite_if_exists: bool = False, **answers: object) -> Path:
     """Generate a team repo with cookiecutter's API, no prompts, and return its path."""
     return Path(
         cookiecutter(
@@ -36,6 +39,7 @@ def bake_template(output_dir: Path, **answers: object) -> Path:
             no_input=True,
             extra_context=answers,
             output_dir=str(output_dir),
+            overwrite_if_exists=overwrite_if_exists,
             default_config=True,
         )
     )
@@ -49,3 +53,32 @@ def bake(tmp_path: Path) -> Bake:
 @pytest.fixture(scope="session")
 def pre_gen() -> ModuleType:
     return load_hook("pre_gen_project")
+
+
+def git(*args: str | Path, cwd: Path) -> str:
+    """Run git with a fixed identity, as a clean CI machine would."""
+    identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+    result = subprocess.run(
+        ["git", *identity, *map(str, args)], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The working tree committed to a fresh git repo: cruft and git URLs read only commits."""
+    repo = tmp_path_factory.mktemp("template") / "dagster-team-template"
+    ignored = shutil.ignore_patterns(".git", ".nox", ".venv", "baked", "__pycache__", "*_cache")
+    shutil.copytree(TEMPLATE, repo, ignore=ignored)
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "v1", cwd=repo)
+    return repo
+
+
+def cli(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+    """Run one of the test venv's command-line tools (cookiecutter, cruft) as a user would."""
+    tool = Path(sys.executable).parent / str(command[0])
+    return subprocess.run(
+        [tool, *map(str, command[1:])], cwd=cwd, check=False, capture_output=True, text=True
+    )
