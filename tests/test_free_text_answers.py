@@ -1,0 +1,54 @@
+"""Arbitrary text in any free-text answer yields a valid repo or a clean refusal, never a broken one."""
+
+import tempfile
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+import yaml
+from conftest import bake_template
+from cookiecutter.exceptions import CookiecutterException
+from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jinja2 import TemplateError
+
+TRICKY = [
+    "{{ cookiecutter.team_slug }}", "{% if true %}x{% endif %}", "${{ github.token }}", "${{",
+    "'", '"', '"""', "\\", "\n", "\r\n", "\t", "\x00", "#", ": ", "- ", "&anchor", "*alias", "!tag",
+    "|", ">", "%", "@", "`", "[", "]", "{", "}", "---", "...", "key: value", "\u2028", "\ufeff",
+    "é", "数据", "🙂", "x" * 300, " ", "", "finance/revenue", "@acme/x", "ghcr.io/acme/x",
+]  # fmt: skip
+FREE_TEXT = ["team_name", "team_slug", "owner", "image_repository", "upstream_assets"]
+answer_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=20)), max_size=4).map(
+    "".join
+)
+outcomes: Counter[str] = Counter()
+
+
+def assert_repo_is_valid(repo: Path) -> None:
+    for path in (p for p in repo.rglob("*") if p.is_file()):
+        text = path.read_text()
+        if path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(text)
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".py":
+            compile(text, str(path), "exec")
+    load_dagster_cloud_yaml((repo / "dagster_cloud.yaml").read_text())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(FREE_TEXT), value=answer_text)
+def test_free_text_yields_a_valid_repo_or_a_clean_refusal(field: str, value: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        output_dir = Path(folder)
+        try:
+            repo = bake_template(output_dir, **{field: value})
+        except (CookiecutterException, TemplateError):
+            outcomes["refused"] += 1
+            assert list(output_dir.iterdir()) == []
+        else:
+            outcomes["generated"] += 1
+            assert_repo_is_valid(repo)
+    print(f"free-text examples so far: {dict(outcomes)}")
