@@ -1,7 +1,12 @@
 """Each rule of the pre_gen hook, with valid and invalid answers and the exact message users see."""
 
+import subprocess
+import sys
+
 import pytest
 from answers import answers
+from conftest import TEMPLATE
+from cookiecutter.environment import StrictEnvironment
 from cookiecutter.exceptions import FailedHookException
 from options import unsupported_combinations
 
@@ -220,17 +225,28 @@ def test_every_problem_is_reported_at_once(pre_gen) -> None:
     ]
 
 
-def test_a_refused_run_prints_error_lines_and_leaves_no_directory(bake, tmp_path, capfd) -> None:
-    with pytest.raises(FailedHookException):
-        bake(team_slug="Bad_Slug", owner="nobody")
-    stderr = capfd.readouterr().err
-    assert "The answers break the org's rules; nothing was written:\n" in stderr
-    assert (
+def test_the_hook_prints_only_error_lines_and_exits_1(tmp_path) -> None:
+    hook = tmp_path / "pre_gen_project.py"
+    source = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
+    hook.write_text(
+        StrictEnvironment(context={})
+        .from_string(source)
+        .render(cookiecutter=answers(team_slug="Bad_Slug", owner="nobody"))
+    )
+    result = subprocess.run([sys.executable, hook], check=False, capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "\nThe answers break the org's rules; nothing was written:\n"
         "ERROR: team_slug 'Bad_Slug' is not lowercase kebab-case. Use lowercase letters, digits "
         "and single '-' between words, starting with a letter, e.g. sales-analytics.\n"
-        "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address.\n"
-    ) in stderr
-    assert "Traceback" not in stderr.split("nothing was written:")[1]
+        "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address.\n\n"
+    )
+
+
+def test_a_refused_run_shows_the_errors_and_leaves_no_directory(bake, tmp_path, capfd) -> None:
+    with pytest.raises(FailedHookException):
+        bake(team_slug="Bad_Slug", owner="nobody")
+    assert "ERROR: owner 'nobody' is not a GitHub owner." in capfd.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
