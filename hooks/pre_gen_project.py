@@ -12,7 +12,11 @@ import re
 import sys
 
 ORG_SETTINGS = "templates/org.jinja"
-SLUG_MAX = 30
+# Rules that tighten are keyed by the conventions version a repo was created under, so that
+# `cruft update` re-renders an older repo under the rules it was created with. To tighten one,
+# add an entry here and raise the "conventions" default in cookiecutter.json to match.
+CONVENTIONS = 1
+SLUG_MAX = {1: 30}
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 OWNER = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[a-z]+"
@@ -39,8 +43,23 @@ def free_text_problems(field: str, value: str, max_length: int = 80) -> list[str
     return []
 
 
-def slug_problems(slug: str) -> list[str]:
+def in_force(rule: dict[int, int], conventions: int) -> int:
+    """The value of a tightening rule for a repo created under `conventions`."""
+    return rule[max(version for version in rule if version <= conventions)]
+
+
+def conventions_problems(conventions: str) -> list[str]:
+    if not conventions.isdigit() or not 1 <= int(conventions) <= CONVENTIONS:
+        return [
+            f"conventions {conventions!r} is not a version this template knows. Use a number "
+            f"from 1 to {CONVENTIONS}, or press Enter for the current one"
+        ]
+    return []
+
+
+def slug_problems(slug: str, conventions: int) -> list[str]:
     """The slug names the repo, code location, agent queue and team deployments."""
+    slug_max = in_force(SLUG_MAX, conventions)
     if not slug:
         return ["team_slug is empty. Give the team a slug like sales-analytics"]
     if not SLUG.fullmatch(slug):
@@ -50,10 +69,10 @@ def slug_problems(slug: str) -> list[str]:
                 "single '-' between words, starting with a letter, e.g. sales-analytics"
             )
         ]
-    if len(slug) > SLUG_MAX:
+    if len(slug) > slug_max:
         return [
             (
-                f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {SLUG_MAX} or fewer so "
+                f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {slug_max} or fewer so "
                 "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
             )
         ]
@@ -143,8 +162,12 @@ def override_problems(answers: dict) -> list[str]:
 
 def problems(answers: dict) -> list[str]:
     """Every problem with a set of answers, in prompt order."""
-    found = free_text_problems("team_name", answers["team_name"])
-    found += slug_problems(answers["team_slug"]) or package_problems(answers["__package"])
+    found = conventions_problems(answers["conventions"])
+    conventions = int(answers["conventions"]) if not found else CONVENTIONS
+    found += free_text_problems("team_name", answers["team_name"])
+    found += slug_problems(answers["team_slug"], conventions) or package_problems(
+        answers["__package"]
+    )
     found += free_text_problems("owner", answers["owner"])
     if answers["owner"].strip() and not OWNER.fullmatch(answers["owner"]):
         found.append(

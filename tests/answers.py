@@ -9,6 +9,7 @@ DEFAULTS = {
     "image_repository": "",
     "python_version": "3.12",
     "upstream_assets": "",
+    "conventions": "1",
     "_org": "templates/org.jinja",
 }
 

@@ -258,3 +258,16 @@ def test_an_empty_slug_gets_a_clear_message_and_leaves_no_directory(bake, tmp_pa
         in capfd.readouterr().err
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("conventions", ["0", "2", "one", ""])
+def test_unknown_conventions_versions_are_refused(pre_gen, conventions: str) -> None:
+    assert pre_gen.problems(answers(conventions=conventions)) == [
+        f"conventions {conventions!r} is not a version this template knows. Use a number from 1 "
+        "to 1, or press Enter for the current one"
+    ]
+
+
+def test_a_tightened_rule_applies_only_from_its_conventions_version(pre_gen) -> None:
+    tightened = {1: 30, 2: 20}
+    assert [pre_gen.in_force(tightened, version) for version in (1, 2, 3)] == [30, 20, 20]
