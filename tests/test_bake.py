@@ -26,8 +26,10 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/definitions.py",
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
+        f"src/{package}/s3_storage.py",
         f"src/{package}/storage.py",
         "tests/test_definitions.py",
+        "tests/test_storage.py",
     }
     if answers["upstream_assets"]:
         files.add(f"src/{package}/defs/upstream.py")
