@@ -15,7 +15,7 @@ TEST_REQUIREMENTS = nox.project.dependency_groups(PYPROJECT, "test")
 def tests(session: nox.Session) -> None:
     """Bake every supported combination and check files, hooks and rules."""
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", *(session.posargs or ["-m", "not generated"]))
+    session.run("pytest", *(session.posargs or ["-m", "not generated and not e2e"]))
 
 
 @nox.session
@@ -23,6 +23,13 @@ def matrix(session: nox.Session) -> None:
     """Run representative generated repos' own tests, checks and lint in fresh venvs."""
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "-m", "generated", *session.posargs)
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """Two generated repos exchange assets through real S3 servers and the local default."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "e2e", "--durations=0", *session.posargs)
 
 
 @nox.session

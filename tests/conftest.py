@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from types import ModuleType
 import pytest
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
+from uv import find_uv_bin
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -74,6 +76,28 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "v1", cwd=repo)
     return repo
+
+
+def run_in_repo(repo: Path, *command: str, env: dict[str, str] | None = None, check: bool = True):
+    """Run a command in a generated repo as its developer would, with the repo's own uv project.
+
+    Fails the test with the command's output unless `check` is false.
+    """
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    }
+    # The repo's .python-version may name a Python this machine lacks: use the running version.
+    clean["UV_PYTHON"] = "{}.{}".format(*sys.version_info)
+    if command[0] == "uv":
+        command = (find_uv_bin(), *command[1:])
+    result = subprocess.run(
+        command, cwd=repo, env=clean | (env or {}), check=False, capture_output=True, text=True
+    )
+    if check:
+        assert result.returncode == 0, (
+            f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
 
 
 def cli(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:

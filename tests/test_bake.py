@@ -1,5 +1,6 @@
 """Every supported combination bakes into exactly the expected, fully rendered, valid files."""
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -21,6 +22,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".python-version",
         "README.md",
         "dagster_cloud.yaml",
+        "deploy/iam-policy.json",
         "pyproject.toml",
         f"src/{package}/__init__.py",
         f"src/{package}/definitions.py",
@@ -60,13 +62,15 @@ def test_nothing_is_left_unrendered(baked) -> None:
     assert leftovers == {}
 
 
-def test_every_yaml_toml_and_python_file_parses(baked) -> None:
+def test_every_yaml_toml_json_and_python_file_parses(baked) -> None:
     answers, repo = baked
     for name, path in repo_files(repo).items():
         if name.endswith((".yaml", ".yml")):
             assert yaml.safe_load(path.read_text()) is not None, name
         elif name.endswith(".toml"):
             assert tomllib.loads(path.read_text()), name
+        elif name.endswith(".json"):
+            assert json.loads(path.read_text()), name
         elif name.endswith(".py"):
             compile(path.read_text(), name, "exec")
     assert (repo / ".python-version").read_text() == f"{answers['python_version']}\n"

@@ -1,0 +1,156 @@
+"""Two teams, two repos, two venvs, two processes: B loads A's asset through the shared storage.
+
+Against a real S3 server (SeaweedFS) on 127.0.0.1 and against the local filesystem default.
+"""
+
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+from conftest import bake_template, run_in_repo
+from s3_servers import CREDENTIALS, free_port, s3_client, seaweedfs
+
+pytestmark = pytest.mark.e2e
+
+PROD_BUCKET = "acme-dagster-prod"
+A_KEY, B_KEY = "dagster/finance/orders", "dagster/sales/uses_finance__orders"
+
+
+@pytest.fixture(scope="module")
+def teams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Team A (finance) and team B (sales, reading finance/orders), each synced in its own venv."""
+    root = tmp_path_factory.mktemp("teams")
+    repos = {
+        "a": bake_template(root / "a", team_name="Finance", team_slug="finance"),
+        "b": bake_template(
+            root / "b", team_name="Sales", team_slug="sales", upstream_assets="finance/orders"
+        ),
+    }
+    for repo in repos.values():
+        run_in_repo(repo, "uv", "sync", "--quiet", "--compile-bytecode")
+    return repos
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory):
+    """A SeaweedFS server with the org's prod bucket only (staging is left missing on purpose)."""
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), [PROD_BUCKET]) as endpoint:
+        yield endpoint
+
+
+def materialize(repo: Path, key: str, env: dict[str, str], check: bool = True):
+    package = repo.name
+    command = [
+        "uv",
+        "run",
+        "--no-sync",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        f"{package}.definitions",
+        "--select",
+        key,
+    ]
+    return run_in_repo(repo, *command, env=env, check=check)
+
+
+def in_dagster_plus(
+    endpoint: str, deployment: str = "prod", branch: bool = False
+) -> dict[str, str]:
+    env = CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "DAGSTER_CLOUD_DEPLOYMENT_NAME": deployment}
+    return env | ({"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"} if branch else {})
+
+
+def s3_value(endpoint: str, key: str) -> object:
+    return pickle.loads(s3_client(endpoint).get_object(Bucket=PROD_BUCKET, Key=key)["Body"].read())
+
+
+def test_team_b_loads_team_a_asset_from_s3_in_prod(teams, s3) -> None:
+    materialize(teams["a"], "finance/orders", in_dagster_plus(s3))
+    materialize(teams["b"], "sales/uses_finance__orders", in_dagster_plus(s3))
+    assert s3_value(s3, B_KEY) == {"source": "finance/orders", "rows": 2}
+
+
+def test_branch_runs_never_touch_prod_and_still_read_it(teams, s3) -> None:
+    materialize(teams["a"], "finance/orders", in_dagster_plus(s3))
+    client = s3_client(s3)
+    prod_before = client.head_object(Bucket=PROD_BUCKET, Key=A_KEY)
+    materialize(teams["a"], "finance/orders", in_dagster_plus(s3, "pr-7", branch=True))
+    materialize(teams["b"], "sales/uses_finance__orders", in_dagster_plus(s3, "pr-8", branch=True))
+    prod_after = client.head_object(Bucket=PROD_BUCKET, Key=A_KEY)
+    assert (prod_after["ETag"], prod_after["LastModified"]) == (
+        prod_before["ETag"],
+        prod_before["LastModified"],
+    )
+    assert s3_value(s3, "dagster-branches/pr-7/finance/orders") == s3_value(s3, A_KEY)
+    assert s3_value(s3, "dagster-branches/pr-8/sales/uses_finance__orders") == {
+        "source": "finance/orders",
+        "rows": 2,
+    }
+
+
+def test_team_b_loads_team_a_asset_from_the_local_shared_directory(teams, tmp_path: Path) -> None:
+    local = {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)}
+    materialize(teams["a"], "finance/orders", local)
+    materialize(teams["b"], "sales/uses_finance__orders", local)
+    stored = tmp_path / "dagster" / "sales" / "uses_finance__orders"
+    assert pickle.loads(stored.read_bytes()) == {"source": "finance/orders", "rows": 2}
+
+
+def test_a_hand_edited_storage_is_caught_by_tests_and_fails_runs_clearly(teams, s3) -> None:
+    materialize(teams["a"], "finance/orders", in_dagster_plus(s3))
+    storage = teams["b"] / "src" / "sales" / "storage.py"
+    original = storage.read_text()
+    storage.write_text(original.replace('PREFIX = "dagster"', 'PREFIX = "sales-only"'))
+    try:
+        tests = run_in_repo(teams["b"], "uv", "run", "--no-sync", "pytest", "-q", check=False)
+        run = materialize(
+            teams["b"], "sales/uses_finance__orders", in_dagster_plus(s3), check=False
+        )
+    finally:
+        storage.write_text(original)
+    assert tests.returncode != 0
+    assert "storage.py no longer matches the org's shared storage" in tests.stdout
+    assert run.returncode != 0
+    assert (
+        "finance/orders is not in S3 bucket 'acme-dagster-prod' under 'sales-only'"
+        in run.stdout + run.stderr
+    )
+
+
+def test_a_missing_bucket_fails_with_bucket_and_endpoint_named(teams, s3) -> None:
+    run = materialize(teams["a"], "finance/orders", in_dagster_plus(s3, "staging"), check=False)
+    assert run.returncode != 0
+    assert f"Cannot use S3 bucket 'acme-dagster-staging' at {s3}" in run.stdout + run.stderr
+
+
+def test_an_unreachable_endpoint_fails_quickly_with_bucket_and_endpoint_named(teams) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    run = materialize(teams["a"], "finance/orders", in_dagster_plus(endpoint), check=False)
+    elapsed = time.monotonic() - started
+    assert run.returncode != 0
+    assert f"Cannot use S3 bucket 'acme-dagster-prod' at {endpoint}" in run.stdout + run.stderr
+    assert elapsed < 60, f"took {elapsed:.0f} s"
+
+
+def test_an_unknown_deployment_fails_at_load_time_naming_the_known_ones(teams) -> None:
+    env = {"DAGSTER_CLOUD_DEPLOYMENT_NAME": "sandbox"}
+    run = run_in_repo(
+        teams["a"],
+        "uv",
+        "run",
+        "--no-sync",
+        "dagster",
+        "definitions",
+        "validate",
+        env=env,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert (
+        "No shared storage for Dagster+ deployment 'sandbox'; known deployments: prod, staging"
+        in run.stdout + run.stderr
+    )

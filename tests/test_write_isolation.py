@@ -1,0 +1,85 @@
+"""The generated IAM policy lets a team write only its own prefix, enforced by a real IAM engine.
+
+moto's server enforces IAM policies on S3 once its unauthenticated setup calls are spent.
+"""
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from conftest import bake_template
+from s3_servers import moto_with_iam, s3_client
+
+pytestmark = pytest.mark.e2e
+
+BUCKET = "acme-dagster-prod"
+SETUP_CALLS = 7  # create_bucket + (create_user, put_user_policy, create_access_key) per team
+
+
+@pytest.fixture(scope="module")
+def team_clients(tmp_path_factory: pytest.TempPathFactory):
+    """S3 clients of team A (finance) and team B (sales), each holding only its generated policy."""
+    root = tmp_path_factory.mktemp("iam")
+    policies = {
+        slug: (
+            bake_template(root / slug, team_slug=slug) / "deploy" / "iam-policy.json"
+        ).read_text()
+        for slug in ("finance", "sales")
+    }
+    with moto_with_iam(SETUP_CALLS) as endpoint:
+        s3_client(endpoint).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="setup", aws_secret_access_key="setup")  # fmt: skip
+        clients = {}
+        for slug, policy in policies.items():
+            iam.create_user(UserName=slug)
+            iam.put_user_policy(UserName=slug, PolicyName="dagster-storage", PolicyDocument=policy)
+            key = iam.create_access_key(UserName=slug)["AccessKey"]
+            clients[slug] = s3_client(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+        yield clients
+
+
+def allowed(call) -> bool:
+    try:
+        call()
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "AccessDenied"
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("team", "key", "expected"),
+    [
+        ("finance", "dagster/finance/orders", True),
+        ("finance", "dagster/storage/run-1/step/result", True),
+        ("finance", "dagster-branches/pr-7/finance/orders", True),
+        ("sales", "dagster/finance/orders", False),
+        ("sales", "dagster-branches/pr-7/finance/orders", False),
+        ("sales", "dagster/sales/uses_finance__orders", True),
+        ("sales", "elsewhere/finance/orders", False),
+    ],
+)
+def test_teams_write_only_their_own_prefix(
+    team_clients, team: str, key: str, expected: bool
+) -> None:
+    put = lambda: team_clients[team].put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    assert allowed(put) is expected
+
+
+def test_every_team_reads_every_teams_assets(team_clients) -> None:
+    team_clients["finance"].put_object(Bucket=BUCKET, Key="dagster/finance/revenue", Body=b"42")
+    body = team_clients["sales"].get_object(Bucket=BUCKET, Key="dagster/finance/revenue")["Body"]
+    assert body.read() == b"42"
+
+
+def test_the_policy_is_valid_iam_json(tmp_path: Path) -> None:
+    policy = json.loads((bake_template(tmp_path) / "deploy" / "iam-policy.json").read_text())
+    assert policy["Version"] == "2012-10-17"
+    assert {statement["Sid"] for statement in policy["Statement"]} == {
+        "ListSharedStorage", "ReadEveryTeamsAssets", "WriteOnlyOwnAssetsAndRunOutputs"
+    }  # fmt: skip
