@@ -4,8 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import bake_template, cli
 from cookiecutter.exceptions import FailedHookException
+from test_nothing_lost import snapshot
 
 REFUSAL = (
     "ERROR: Storage and other org settings are org-wide and cannot be set per team (_org was "
@@ -98,10 +99,9 @@ def test_cruft_create_extra_context_is_refused(template_repo: Path, tmp_path: Pa
     assert_refused(result, tmp_path)
 
 
-def test_storage_keys_the_template_does_not_ask_for_change_nothing(bake, tmp_path: Path) -> None:
-    plain = bake()
-    storage = (plain / "src/sales_analytics/storage.py").read_text()
-    attempt = bake(
-        team_slug="sales-two", bucket="my-own-bucket", buckets={"prod": "x"}, storage_prefix="x"
+def test_storage_keys_the_template_does_not_ask_for_change_nothing(tmp_path: Path) -> None:
+    plain = bake_template(tmp_path / "plain")
+    attempt = bake_template(
+        tmp_path / "attempt", bucket="my-own-bucket", buckets={"prod": "x"}, storage_prefix="x"
     )
-    assert (attempt / "src/sales_two/storage.py").read_text() == storage
+    assert snapshot(attempt) == snapshot(plain)
