@@ -17,6 +17,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     """The file set a team gets for these answers: nothing missing, nothing extra."""
     files = {
         ".github/CODEOWNERS",
+        ".github/dependabot.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/deploy.yml",
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
@@ -35,6 +38,8 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     }
     if answers["upstream_assets"]:
         files.add(f"src/{package}/defs/upstream.py")
+    if answers["deployment"] != "serverless":
+        files |= {"Dockerfile", ".dockerignore"}
     return files
 
 

@@ -1,0 +1,182 @@
+"""Every combination's workflows pass zizmor, actionlint and the GitHub schemas, and deploy right."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TEMPLATE, bake_template, git
+from options import supported_combinations
+
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"uses: [\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+REGISTRIES = [
+    pytest.param({"deployment": "hybrid-k8s", "image_repository": repo}, id=f"hybrid-k8s:{kind}")
+    for kind, repo in [
+        ("ghcr", "ghcr.io/acme/sales"),
+        ("docker", "registry.example.com/acme/sales"),
+    ]
+]
+
+
+def lint(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+    # zizmor goes online when a GitHub token is set; these checks must stay offline.
+    env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"  # actionlint runs shellcheck from here
+    return subprocess.run(
+        [BIN / command[0], *command[1:]],
+        cwd=cwd,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module", params=supported_combinations() + REGISTRIES)
+def repo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, Path]:
+    answers = request.param
+    repo = bake_template(tmp_path_factory.mktemp("workflows"), **answers)
+    git("init", "-q", cwd=repo)  # actionlint looks for the repository root
+    return answers, repo
+
+
+def workflow_files(repo: Path) -> list[Path]:
+    return sorted((repo / ".github" / "workflows").glob("*.yml"))
+
+
+@pytest.mark.parametrize("persona", ["regular", "pedantic"])
+def test_zizmor_finds_nothing(repo, persona: str) -> None:
+    _, path = repo
+    result = lint("zizmor", "--offline", "--persona", persona, ".github", cwd=path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+def test_actionlint_with_shellcheck_finds_nothing(repo) -> None:
+    _, path = repo
+    result = lint("actionlint", "-shellcheck", BIN / "shellcheck", cwd=path)
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.github-workflows", ".github/workflows/*.yml"),
+        ("custom.github-workflows-require-timeout", ".github/workflows/*.yml"),
+        ("vendor.dependabot", ".github/dependabot.yml"),
+    ],
+)
+def test_files_match_githubs_schemas(repo, schema: str, files: str) -> None:
+    _, path = repo
+    result = lint(
+        "check-jsonschema", "--builtin-schema", schema, *map(str, path.glob(files)), cwd=path
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version(repo) -> None:
+    _, path = repo
+    uses = [
+        line.strip()
+        for file in workflow_files(path)
+        for line in file.read_text().splitlines()
+        if "uses:" in line
+    ]
+    assert uses
+    assert [line for line in uses if not PINNED.search(line)] == []
+
+
+def test_workflows_are_locked_down(repo) -> None:
+    _, path = repo
+    for file in workflow_files(path):
+        workflow = yaml.safe_load(file.read_text())
+        assert workflow["permissions"] == {}, file.name
+        for job in workflow["jobs"].values():
+            assert job["timeout-minutes"] <= 30
+            assert job["permissions"]["contents"] == "read"
+            checkouts = [
+                step for step in job["steps"] if "actions/checkout@" in step.get("uses", "")
+            ]
+            assert all(step["with"]["persist-credentials"] is False for step in checkouts)
+            assert all("${{" not in step.get("run", "") for step in job["steps"])
+
+
+def test_events_deploy_to_the_right_deployments_with_the_answers(repo) -> None:
+    answers, path = repo
+    deploy = yaml.safe_load((path / ".github/workflows/deploy.yml").read_text())
+    events, job = deploy[True], deploy["jobs"]["deploy"]  # YAML 1.1 reads the key `on` as True
+    own = "sales-analytics-" if answers.get("isolation") == "deployment" else ""
+    assert events["push"]["branches"] == ["main", "staging"]
+    assert events["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
+    assert "workflow_dispatch" in events
+    assert job["env"]["DEPLOYMENT"] == (
+        "${{ (github.event_name == 'workflow_dispatch' || github.ref_name == 'staging') "
+        f"&& '{own}staging' || '{own}prod' }}}}"
+    )
+    assert deploy["env"]["DAGSTER_CLOUD_ORGANIZATION"] == "acme"
+    assert deploy["env"]["PYTHON_VERSION"] == answers.get("python_version", "3.12")
+    steps = {step["name"]: step for step in job["steps"]}
+    assert steps["Start the deploy session"]["with"]["location_names"] == '["sales-analytics"]'
+    if answers["deployment"] == "serverless":
+        assert deploy["env"]["ENABLE_FAST_DEPLOYS"] == "true"
+        assert "ci build" in steps["Build"]["with"]["command"]
+    else:
+        registry = (
+            answers["image_repository"]
+            or "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales-analytics"
+        )
+        assert (
+            steps["Build and push the image"]["with"]["tags"] == registry + ":${{ env.IMAGE_TAG }}"
+        )
+        assert steps["Record the image for the deploy"]["with"]["command"] == (
+            "ci set-build-output --location-name=sales-analytics --image-tag=${{ env.IMAGE_TAG }}"
+        )
+        logins = [name for name in steps if name.startswith("Log in to")]
+        assert len(logins) == 1
+
+
+def test_hybrid_dockerfile_passes_hadolint(repo) -> None:
+    answers, path = repo
+    if answers["deployment"] == "serverless":
+        assert not (path / "Dockerfile").exists()
+        return
+    result = lint("hadolint", "Dockerfile", cwd=path)
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_the_template_repositorys_own_workflow_passes_the_same_linters() -> None:
+    assert (
+        lint("zizmor", "--offline", "--persona", "pedantic", ".github", cwd=TEMPLATE).returncode
+        == 0
+    )
+    assert lint("actionlint", "-shellcheck", BIN / "shellcheck", cwd=TEMPLATE).stdout == ""
+    schema = lint(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        ".github/workflows/tests.yml",
+        cwd=TEMPLATE,
+    )
+    assert schema.returncode == 0, schema.stdout
+
+
+def test_the_template_repositorys_workflow_uses_the_same_pins_as_team_repos() -> None:
+    pins = set(
+        re.findall(
+            r"[\w./-]+@[0-9a-f]{40} # v[\d.]+",
+            (TEMPLATE / "templates" / "actions.jinja").read_text(),
+        )
+    )
+    own = set(
+        re.findall(
+            r"[\w./-]+@[0-9a-f]{40} # v[\d.]+",
+            (TEMPLATE / ".github/workflows/tests.yml").read_text(),
+        )
+    )
+    assert own and own <= pins
