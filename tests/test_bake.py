@@ -20,6 +20,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".github/dependabot.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/deploy.yml",
+        ".github/workflows/template-update.yml",
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
@@ -35,6 +36,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/storage.py",
         "tests/test_definitions.py",
         "tests/test_storage.py",
+        "tests/test_template_state.py",
     }
     if answers["upstream_assets"]:
         files.add(f"src/{package}/defs/upstream.py")
