@@ -66,16 +66,19 @@ def git(*args: str | Path, cwd: Path) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="session")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def commit_template_copy(repo: Path) -> Path:
     """The working tree committed to a fresh git repo: cruft and git URLs read only commits."""
-    repo = tmp_path_factory.mktemp("template") / "dagster-team-template"
     ignored = shutil.ignore_patterns(".git", ".nox", ".venv", "baked", "__pycache__", "*_cache")
     shutil.copytree(TEMPLATE, repo, ignore=ignored)
     git("init", "-q", "-b", "main", cwd=repo)
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "v1", cwd=repo)
     return repo
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return commit_template_copy(tmp_path_factory.mktemp("template") / "dagster-team-template")
 
 
 def run_in_repo(repo: Path, *command: str, env: dict[str, str] | None = None, check: bool = True):

@@ -24,6 +24,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
+        ".template-answers.json",
         "README.md",
         "dagster_cloud.yaml",
         "deploy/iam-policy.json",

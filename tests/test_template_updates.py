@@ -1,0 +1,202 @@
+"""Template changes reach a team repo through real `cruft update`: team code is never overwritten,
+and a hunk that does not apply makes the team's own checks fail instead of slipping through.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import cli, commit_template_copy, git, run_in_repo
+from test_nothing_lost import snapshot
+
+pytestmark = pytest.mark.e2e
+
+TEMPLATE_DIR = "{{cookiecutter.team_slug if cookiecutter.team_slug and cookiecutter.team_slug | slugify(max_length=30) == cookiecutter.team_slug else 'invalid-team-slug'}}"
+CHECKOUT_V701 = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+CHECKOUT_V700 = "actions/checkout@9c091bb21b7c1c1d1991bb908d89e4e9dddfe3e0 # v7.0.0"
+REVENUE = '''"""The team's own asset."""
+
+import dagster as dg
+
+
+@dg.asset(key_prefix="sales_analytics", group_name="sales_analytics")
+def revenue() -> int:
+    return 200
+'''
+TEAM_OWNED = [
+    "README.md",
+    "src/sales_analytics/defs/assets.py",
+    "src/sales_analytics/defs/revenue.py",
+    "tests/test_definitions.py",
+]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def release_v2(template: Path) -> None:
+    """Change an org storage value, bump an action, add and remove a file, add a prompt."""
+    edit(template / "templates/org.jinja", '"region": "eu-west-1"', '"region": "eu-central-1"')
+    edit(template / "templates/actions.jinja", CHECKOUT_V701, CHECKOUT_V700)
+    edit(
+        template / "cookiecutter.json",
+        '"conventions": "1",',
+        '"conventions": "1",\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",',
+    )
+    (template / TEMPLATE_DIR / "SUPPORT.md").write_text(
+        "Ask in {{ cookiecutter.support_channel }}.\n"
+    )
+    (template / TEMPLATE_DIR / ".github/dependabot.yml").unlink()
+    git("add", "-A", cwd=template)
+    git("commit", "-q", "-m", "v2", cwd=template)
+
+
+def create_team_repo(template: Path, output_dir: Path, *answers: str) -> Path:
+    output_dir.mkdir()
+    created = cli("cruft", "create", "--no-input", template, *answers, cwd=output_dir)
+    assert created.returncode == 0, created.stderr
+    (repo,) = output_dir.iterdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "Start from the template", cwd=repo)
+    return repo
+
+
+def add_team_work(repo: Path) -> None:
+    (repo / "src/sales_analytics/defs/revenue.py").write_text(REVENUE)
+    with (repo / "README.md").open("a") as readme:
+        readme.write("\n## Our runbook\n\nPage the on-call analyst.\n")
+    with (repo / "tests/test_definitions.py").open("a") as tests:
+        tests.write("\n\ndef test_the_teams_own_check() -> None:\n    assert 1 + 1 == 2\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "Team work", cwd=repo)
+
+
+def team_owned(repo: Path) -> dict[str, bytes]:
+    return {name: (repo / name).read_bytes() for name in TEAM_OWNED}
+
+
+def guard_tests(repo: Path):
+    """The team repo's template-state checks, which need only pytest."""
+    return cli(
+        Path(sys.executable).name,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_template_state.py",
+        cwd=repo,
+    )
+
+
+def test_an_update_changes_template_files_and_keeps_team_files(tmp_path: Path) -> None:
+    template = commit_template_copy(tmp_path / "template")
+    repo = create_team_repo(template, tmp_path / "team")
+    add_team_work(repo)
+    before = team_owned(repo)
+    release_v2(template)
+
+    updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
+
+    assert updated.returncode == 0, updated.stderr
+    assert team_owned(repo) == before
+    assert 'REGION = "eu-central-1"' in (repo / "src/sales_analytics/storage.py").read_text()
+    assert CHECKOUT_V700 in (repo / ".github/workflows/deploy.yml").read_text()
+    assert (repo / "SUPPORT.md").read_text() == "Ask in #data-sales-analytics.\n"
+    assert not (repo / ".github/dependabot.yml").exists()
+    assert list(repo.rglob("*.rej")) == []
+    assert (
+        json.loads((repo / ".cruft.json").read_text())["commit"]
+        == git("rev-parse", "HEAD", cwd=template).strip()
+    )
+
+    fresh = create_team_repo(template, tmp_path / "fresh")
+    add_team_work(fresh)
+    ours, theirs = snapshot(repo), snapshot(fresh)
+    for state in (ours, theirs):
+        state.pop(".cruft.json")
+        for name in [name for name in state if name.startswith(".git/")]:
+            del state[name]
+    assert ours == theirs
+
+    run_in_repo(repo, "uv", "sync", "--quiet")
+    assert " passed" in run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q").stdout
+
+
+def test_a_conflicting_update_fails_the_team_checks_with_the_way_out(tmp_path: Path) -> None:
+    template = commit_template_copy(tmp_path / "template")
+    repo = create_team_repo(template, tmp_path / "team")
+    edit(
+        repo / ".github/workflows/deploy.yml",
+        CHECKOUT_V701,
+        "actions/checkout@0000000000000000000000000000000000000000 # v0.0.0",
+    )
+    git("commit", "-q", "-am", "Pin checkout our way", cwd=repo)
+    assert guard_tests(repo).returncode == 0
+    release_v2(template)
+
+    updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
+
+    assert updated.returncode == 0  # cruft itself reports success
+    guard = guard_tests(repo)
+    assert guard.returncode != 0
+    assert (
+        "A template update did not apply cleanly. Merge each rejected hunk or conflict by hand"
+        in guard.stdout
+    )
+
+
+def test_a_tightened_naming_rule_does_not_block_older_repos(tmp_path: Path) -> None:
+    slug = "sales-analytics-and-pricing"  # 27 characters: allowed by v1, too long for v2
+    template = commit_template_copy(tmp_path / "template")
+    repo = create_team_repo(
+        template, tmp_path / "team", "--extra-context", json.dumps({"team_slug": slug})
+    )
+    hook = template / "hooks/pre_gen_project.py"
+    edit(hook, "CONVENTIONS = 1\nSLUG_MAX = {1: 30}", "CONVENTIONS = 2\nSLUG_MAX = {1: 30, 2: 20}")
+    edit(template / "cookiecutter.json", '"conventions": "1"', '"conventions": "2"')
+    git("commit", "-q", "-am", "v2: slugs of new teams at most 20 characters", cwd=template)
+
+    updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
+    assert updated.returncode == 0, updated.stderr
+    assert (
+        json.loads((repo / ".cruft.json").read_text())["context"]["cookiecutter"]["conventions"]
+        == "1"
+    )
+
+    (tmp_path / "new").mkdir()
+    refused = cli(
+        "cruft",
+        "create",
+        "--no-input",
+        template,
+        "--extra-context",
+        json.dumps({"team_slug": slug}),
+        cwd=tmp_path / "new",
+    )
+    assert refused.returncode != 0
+    assert f"team_slug '{slug}' is 27 characters long. Keep it to 20 or fewer" in refused.stderr
+
+
+def test_a_plain_cookiecutter_repo_goes_under_cruft_with_one_command(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    made = cli("cookiecutter", "--no-input", template_repo, "team_name=Pricing", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    repo = tmp_path / "pricing"
+    answers = (repo / ".template-answers.json").read_text()
+    assert json.loads(answers)["team_name"] == "Pricing"
+
+    linked = cli("cruft", "link", "--no-input", "--extra-context", answers, template_repo, cwd=repo)
+
+    assert linked.returncode == 0, linked.stderr
+    assert (
+        json.loads((repo / ".cruft.json").read_text())["context"]["cookiecutter"]["team_slug"]
+        == "pricing"
+    )
+    assert cli("cruft", "diff", "--exit-code", cwd=repo).returncode == 0
