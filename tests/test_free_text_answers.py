@@ -17,7 +17,7 @@ TRICKY = [
     "{{ cookiecutter.team_slug }}", "{% if true %}x{% endif %}", "${{ github.token }}", "${{",
     "'", '"', '"""', "\\", "\n", "\r\n", "\t", "\x00", "#", ": ", "- ", "&anchor", "*alias", "!tag",
     "|", ">", "%", "@", "`", "[", "]", "{", "}", "---", "...", "key: value", "\u2028", "\ufeff",
-    "é", "数据", "🙂", "x" * 300, " ", "", "finance/revenue", "@acme/x", "ghcr.io/acme/x",
+    "é", "数据", "🙂", "NULL", "true", "yes", "off", "~", "0x1F", "1e3", "x" * 300, " ", "", "finance/revenue", "@acme/x", "ghcr.io/acme/x",
 ]  # fmt: skip
 FREE_TEXT = ["team_name", "team_slug", "owner", "image_repository", "upstream_assets"]
 answer_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=20)), max_size=4).map(
