@@ -39,6 +39,14 @@ def lint(session: nox.Session) -> None:
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
 
 
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs site strictly: any warning fails."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    site = f"{session.create_tmp()}/site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
 @nox.session(default=False)
 def bake(session: nox.Session) -> None:
     """Write an example team repo to ./baked for inspection: `nox -s bake -- key=value ...`."""

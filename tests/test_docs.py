@@ -1,10 +1,13 @@
 """The docs stay true: every prompt and every message the hooks can print is documented."""
 
 import ast
+import json
 import re
+import tomllib
+from pathlib import Path
 
 import pytest
-from conftest import CONTEXT, TEMPLATE
+from conftest import CONTEXT, TEMPLATE, bake_template
 
 DOCS = TEMPLATE / "docs"
 
@@ -45,3 +48,65 @@ def test_every_hook_message_is_in_troubleshooting(fragment: str) -> None:
 
 def test_the_fragment_scan_finds_the_messages() -> None:
     assert len(hook_message_fragments()) >= 20
+
+
+SNIPPET = re.compile(
+    r"<!-- (baked: (?P<answers>\{.*?\}) |from: )(?P<path>\S+) -->\n```\w*\n(?P<code>.*?)```",
+    re.DOTALL,
+)
+
+
+def snippets() -> list:
+    return [
+        pytest.param(
+            match.group("answers"),
+            match.group("path"),
+            match.group("code"),
+            id=f"{page.name}:{match.group('path')}",
+        )
+        for page in sorted(DOCS.glob("*.md"))
+        for match in SNIPPET.finditer(page.read_text())
+    ]
+
+
+@pytest.mark.parametrize(("answers", "path", "code"), snippets())
+def test_snippets_are_copied_from_real_files(
+    answers: str | None, path: str, code: str, tmp_path: Path
+) -> None:
+    source = bake_template(tmp_path, **json.loads(answers)) / path if answers else TEMPLATE / path
+    assert code in source.read_text()
+
+
+def test_the_snippet_scan_finds_the_snippets() -> None:
+    assert len(snippets()) >= 4
+
+
+def ownership_table() -> dict[str, str]:
+    """Path (or folder ending in /) to owner, from the table in docs/index.md."""
+    rows = re.findall(
+        r"^\| (.+?) \| .+? \| (team|template) \|$", (DOCS / "index.md").read_text(), re.MULTILINE
+    )
+    return {
+        path.replace("<package>", "sales_analytics"): owner
+        for paths, owner in rows
+        for path in re.findall(r"`([^`]+)`", paths)
+    }
+
+
+def test_the_ownership_table_covers_every_generated_file(tmp_path: Path) -> None:
+    repo = bake_template(tmp_path, deployment="hybrid-k8s", upstream_assets="finance/revenue")
+    table = ownership_table()
+    files = [path.relative_to(repo).as_posix() for path in repo.rglob("*") if path.is_file()]
+    uncovered = [
+        name
+        for name in files
+        if not any(name == row or (row.endswith("/") and name.startswith(row)) for row in table)
+    ]
+    assert uncovered == []
+
+
+def test_team_owned_files_are_exactly_what_cruft_skips(tmp_path: Path) -> None:
+    repo = bake_template(tmp_path)
+    skip = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["cruft"]["skip"]
+    team = [path.rstrip("/") for path, owner in ownership_table().items() if owner == "team"]
+    assert sorted(team) == sorted(skip)
