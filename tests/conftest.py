@@ -1,5 +1,6 @@
 """Bake the template the way a team does, and load its hooks as modules for direct testing."""
 
+import functools
 import importlib.util
 import json
 import os
@@ -22,6 +23,7 @@ CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 Bake = Callable[..., Path]
 
 
+@functools.cache
 def load_hook(name: str) -> ModuleType:
     """Render a hook with cookiecutter's own Jinja environment and import it (main() not run)."""
     source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
