@@ -19,10 +19,17 @@ TRICKY = [
     "|", ">", "%", "@", "`", "[", "]", "{", "}", "---", "...", "key: value", "\u2028", "\ufeff",
     "é", "数据", "🙂", "NULL", "true", "yes", "off", "~", "0x1F", "1e3", "x" * 300, " ", "", "finance/revenue", "@acme/x", "ghcr.io/acme/x",
 ]  # fmt: skip
-FREE_TEXT = ["team_name", "team_slug", "owner", "image_repository", "upstream_assets"]
-answer_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=20)), max_size=4).map(
-    "".join
-)
+VALID = {
+    "team_name": "Sales Analytics",
+    "team_slug": "sales",
+    "owner": "@acme/sales",
+    "image_repository": "ghcr.io/acme/sales",
+    "upstream_assets": "finance/revenue",
+}
+printable = st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=12)
+pieces = st.lists(
+    st.one_of(st.sampled_from(TRICKY), st.text(max_size=12), printable), max_size=3
+).map("".join)
 outcomes: Counter[str] = Counter()
 
 
@@ -39,12 +46,17 @@ def assert_repo_is_valid(repo: Path) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(field=st.sampled_from(FREE_TEXT), value=answer_text)
-def test_free_text_yields_a_valid_repo_or_a_clean_refusal(field: str, value: str) -> None:
+@given(field=st.sampled_from(sorted(VALID)), start_valid=st.booleans(), tail=pieces)
+def test_free_text_yields_a_valid_repo_or_a_clean_refusal(
+    field: str, start_valid: bool, tail: str
+) -> None:
+    answers = {field: (VALID[field] if start_valid else "") + tail}
+    if field == "image_repository":
+        answers["deployment"] = "hybrid-k8s"
     with tempfile.TemporaryDirectory() as folder:
         output_dir = Path(folder)
         try:
-            repo = bake_template(output_dir, **{field: value})
+            repo = bake_template(output_dir, **answers)
         except (CookiecutterException, TemplateError):
             outcomes["refused"] += 1
             assert list(output_dir.iterdir()) == []
