@@ -79,6 +79,15 @@ def slug_problems(slug: str, conventions: int) -> list[str]:
     return []
 
 
+def owner_problems(owner: str) -> list[str]:
+    """The owner goes into CODEOWNERS."""
+    if not OWNER.fullmatch(owner):
+        return free_text_problems("owner", owner) or [
+            f"owner {owner!r} is not a GitHub owner. Use @org/team, @user or an email address"
+        ]
+    return []
+
+
 def package_problems(package: str) -> list[str]:
     """The package is the Python import name, the asset key prefix and the group name."""
     if not package.isidentifier() or keyword.iskeyword(package):
@@ -168,11 +177,7 @@ def problems(answers: dict) -> list[str]:
     found += slug_problems(answers["team_slug"], conventions) or package_problems(
         answers["__package"]
     )
-    found += free_text_problems("owner", answers["owner"])
-    if answers["owner"].strip() and not OWNER.fullmatch(answers["owner"]):
-        found.append(
-            f"owner {answers['owner']!r} is not a GitHub owner. Use @org/team, @user or an email address"
-        )
+    found += owner_problems(answers["owner"])
     found += combination_problems(answers)
     found += upstream_problems(answers["upstream_assets"], answers["__package"])
     found += override_problems(answers)
