@@ -178,6 +178,8 @@ def problems(answers: dict) -> list[str]:
         answers["__package"]
     )
     found += owner_problems(answers["owner"])
+    if not isinstance(answers["staging"], bool):
+        found.append(f"staging {answers['staging']!r} is not yes or no. Answer yes or no")
     found += combination_problems(answers)
     found += upstream_problems(answers["upstream_assets"], answers["__package"])
     found += override_problems(answers)

@@ -6,6 +6,7 @@ DEFAULTS = {
     "owner": "@acme/sales-analytics",
     "deployment": "serverless",
     "isolation": "code_location",
+    "staging": True,
     "image_repository": "",
     "python_version": "3.12",
     "upstream_assets": "",
@@ -14,7 +15,7 @@ DEFAULTS = {
 }
 
 
-def answers(**changes: str) -> dict[str, str]:
+def answers(**changes: object) -> dict[str, object]:
     """Default answers with `changes` applied, derived names following them like cookiecutter's."""
     result = DEFAULTS | changes
     return {

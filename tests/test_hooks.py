@@ -271,3 +271,14 @@ def test_unknown_conventions_versions_are_refused(pre_gen, conventions: str) -> 
 def test_a_tightened_rule_applies_only_from_its_conventions_version(pre_gen) -> None:
     tightened = {1: 30, 2: 20}
     assert [pre_gen.in_force(tightened, version) for version in (1, 2, 3)] == [30, 20, 20]
+
+
+@pytest.mark.parametrize("staging", [True, False])
+def test_staging_is_a_yes_or_no_answer(pre_gen, staging: bool) -> None:
+    assert pre_gen.problems(answers(staging=staging)) == []
+
+
+def test_a_staging_answer_that_is_not_a_boolean_is_refused(pre_gen) -> None:
+    assert pre_gen.problems(answers(staging="maybe")) == [
+        "staging 'maybe' is not yes or no. Answer yes or no"
+    ]

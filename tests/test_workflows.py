@@ -113,13 +113,18 @@ def test_events_deploy_to_the_right_deployments_with_the_answers(repo) -> None:
     deploy = yaml.safe_load((path / ".github/workflows/deploy.yml").read_text())
     events, job = deploy[True], deploy["jobs"]["deploy"]  # YAML 1.1 reads the key `on` as True
     own = "sales-analytics-" if answers.get("isolation") == "deployment" else ""
-    assert events["push"]["branches"] == ["main", "staging"]
     assert events["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
-    assert "workflow_dispatch" in events
-    assert job["env"]["DEPLOYMENT"] == (
-        "${{ (github.event_name == 'workflow_dispatch' || github.ref_name == 'staging') "
-        f"&& '{own}staging' || '{own}prod' }}}}"
-    )
+    if answers.get("staging", True):
+        assert events["push"]["branches"] == ["main", "staging"]
+        assert "workflow_dispatch" in events
+        assert job["env"]["DEPLOYMENT"] == (
+            "${{ (github.event_name == 'workflow_dispatch' || github.ref_name == 'staging') "
+            f"&& '{own}staging' || '{own}prod' }}}}"
+        )
+    else:
+        assert events["push"]["branches"] == ["main"]
+        assert "workflow_dispatch" not in events
+        assert job["env"]["DEPLOYMENT"] == f"{own}prod"
     assert deploy["env"]["DAGSTER_CLOUD_ORGANIZATION"] == "acme"
     assert deploy["env"]["PYTHON_VERSION"] == answers.get("python_version", "3.12")
     steps = {step["name"]: step for step in job["steps"]}
