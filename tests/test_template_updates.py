@@ -234,3 +234,22 @@ def test_hand_edited_template_files_fail_the_drift_check(tmp_path: Path) -> None
         "::error::Template-owned files differ from the template: src/sales_analytics/storage.py. "
         "Revert them, or ask the platform team to change the template."
     ) in drifted.stdout
+
+
+def test_the_hooks_check_answers_under_cruft_update_too(tmp_path: Path) -> None:
+    template = commit_template_copy(tmp_path / "template")
+    repo = create_team_repo(template, tmp_path / "team")
+    state = json.loads((repo / ".cruft.json").read_text())
+    state["context"]["cookiecutter"]["owner"] = "nobody"
+    (repo / ".cruft.json").write_text(json.dumps(state))
+    git("commit", "-q", "-am", "Hand-edit the recorded answers", cwd=repo)
+    release_v2(template)
+
+    updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
+
+    assert updated.returncode != 0
+    assert (
+        "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address."
+        in updated.stderr
+    )
+    assert not (repo / "SUPPORT.md").exists()
