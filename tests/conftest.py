@@ -49,6 +49,15 @@ def bake_template(output_dir: Path, overwrite_if_exists: bool = False, **answers
     )
 
 
+def snapshot(repo: Path) -> dict[str, bytes]:
+    """Every file under `repo` with its bytes, keyed by relative path."""
+    return {
+        path.relative_to(repo).as_posix(): path.read_bytes()
+        for path in repo.rglob("*")
+        if path.is_file()
+    }
+
+
 @pytest.fixture
 def bake(tmp_path: Path) -> Bake:
     return lambda **answers: bake_template(tmp_path, **answers)

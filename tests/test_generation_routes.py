@@ -4,8 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import bake_template, cli
-from test_nothing_lost import snapshot
+from conftest import bake_template, cli, snapshot
 
 MESSAGE = "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address."
 

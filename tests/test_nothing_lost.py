@@ -3,16 +3,8 @@
 from pathlib import Path
 
 import pytest
-from conftest import bake_template
+from conftest import bake_template, snapshot
 from cookiecutter.exceptions import FailedHookException, UndefinedVariableInTemplate
-
-
-def snapshot(repo: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(repo).as_posix(): path.read_bytes()
-        for path in repo.rglob("*")
-        if path.is_file()
-    }
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bake_template, cli
+from conftest import bake_template, cli, snapshot
 from cookiecutter.exceptions import FailedHookException
-from test_nothing_lost import snapshot
 
 REFUSAL = (
     "ERROR: Storage and other org settings are org-wide and cannot be set per team (_org was "

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import cli, commit_template_copy, git, run_in_repo
-from test_nothing_lost import snapshot
+from conftest import cli, commit_template_copy, git, run_in_repo, snapshot
 
 pytestmark = pytest.mark.e2e
 
