@@ -4,7 +4,6 @@ Run with `nox -s bench`. Figures are medians of several runs; ratios are against
 measured in the same run, on the same machine, with the same bytecode state.
 """
 
-import os
 import statistics
 import subprocess
 import sys
@@ -13,13 +12,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from conftest import repo_env
 from uv import find_uv_bin
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 UV = find_uv_bin()
-ENV = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
-ENV |= {"UV_PYTHON": "{}.{}".format(*sys.version_info), "DAGSTER_DG_UPDATE_CHECK_ENABLED": "0"}
+ENV = repo_env() | {"DAGSTER_DG_UPDATE_CHECK_ENABLED": "0"}
 
 
 def run(*command: str | Path, cwd: Path) -> None:

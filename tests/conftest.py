@@ -23,12 +23,20 @@ CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 Bake = Callable[..., Path]
 
 
+def render_hook(name: str, answers: dict, folder: Path) -> Path:
+    """Render a hook into `folder` as cookiecutter does before running it."""
+    source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
+    rendered = folder / f"{name}.py"
+    rendered.write_text(
+        StrictEnvironment(context={}).from_string(source).render(cookiecutter=answers)
+    )
+    return rendered
+
+
 @functools.cache
 def load_hook(name: str) -> ModuleType:
-    """Render a hook with cookiecutter's own Jinja environment and import it (main() not run)."""
-    source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
-    rendered = Path(tempfile.mkdtemp(prefix="hook-")) / f"{name}.py"
-    rendered.write_text(StrictEnvironment(context={}).from_string(source).render(cookiecutter={}))
+    """Import a rendered hook as a module (its main() does not run), to test its rules directly."""
+    rendered = render_hook(name, {}, Path(tempfile.mkdtemp(prefix="hook-")))
     spec = importlib.util.spec_from_file_location(name, rendered)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -92,20 +100,24 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return commit_template_copy(tmp_path_factory.mktemp("template") / "dagster-team-template")
 
 
+def repo_env() -> dict[str, str]:
+    """This environment minus the test venv, so uv in a generated repo uses the repo's own."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    }
+    # The repo's .python-version may name a Python this machine lacks: use the running version.
+    return env | {"UV_PYTHON": "{}.{}".format(*sys.version_info)}
+
+
 def run_in_repo(repo: Path, *command: str, env: dict[str, str] | None = None, check: bool = True):
     """Run a command in a generated repo as its developer would, with the repo's own uv project.
 
     Fails the test with the command's output unless `check` is false.
     """
-    clean = {
-        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
-    }
-    # The repo's .python-version may name a Python this machine lacks: use the running version.
-    clean["UV_PYTHON"] = "{}.{}".format(*sys.version_info)
     if command[0] == "uv":
         command = (find_uv_bin(), *command[1:])
     result = subprocess.run(
-        command, cwd=repo, env=clean | (env or {}), check=False, capture_output=True, text=True
+        command, cwd=repo, env=repo_env() | (env or {}), check=False, capture_output=True, text=True
     )
     if check:
         assert result.returncode == 0, (

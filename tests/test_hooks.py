@@ -5,8 +5,7 @@ import sys
 
 import pytest
 from answers import answers
-from conftest import TEMPLATE
-from cookiecutter.environment import StrictEnvironment
+from conftest import render_hook
 from cookiecutter.exceptions import FailedHookException
 from options import unsupported_combinations
 
@@ -226,13 +225,7 @@ def test_every_problem_is_reported_at_once(pre_gen) -> None:
 
 
 def test_the_hook_prints_only_error_lines_and_exits_1(tmp_path) -> None:
-    hook = tmp_path / "pre_gen_project.py"
-    source = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
-    hook.write_text(
-        StrictEnvironment(context={})
-        .from_string(source)
-        .render(cookiecutter=answers(team_slug="Bad_Slug", owner="nobody"))
-    )
+    hook = render_hook("pre_gen_project", answers(team_slug="Bad_Slug", owner="nobody"), tmp_path)
     result = subprocess.run([sys.executable, hook], check=False, capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
