@@ -2,22 +2,27 @@
 
 Every rule lives here because cookiecutter and cruft run this file alone (it cannot import a
 sibling). Each rule returns the problems it finds as `<what is wrong>. <how to fix it>`; main()
-prints them all at once and exits 1. Checks only answers: rules that tighten later must still
-let `cruft update` re-render an older team repo, so nothing here depends on the date or on files.
+prints them all at once and exits 1.
+
+Rules tighten over time, and a tighter rule must never block `cruft update` of a repo created
+under a looser one. No answer can carry the version of the rules a repo was created under: an
+answer is asked (a team could pick an old version), and `cruft update` passes back only answers,
+never private variables. So new repos meet the rules for new repos, while the re-renders that
+`cruft update` and `cruft diff` make of an existing repo meet the loosest rules any repo was
+created under (cruft re-renders into a fresh tmpXXXXXXXX directory, without `_output_dir`).
 """
 
 import json
 import keyword
 import re
 import sys
+import tempfile
+from pathlib import Path
 
 ORG_SETTINGS = "templates/org.jinja"
-# Rules that tighten are keyed by the conventions version a repo was created under, so that
-# `cruft update` re-renders an older repo under the rules it was created with. To tighten one,
-# add an entry here and raise the "conventions" default in cookiecutter.json to match.
-CONVENTIONS = 1
-SLUG_MAX = {1: 30}
-SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# Rules that tighten: what new repos must meet, and the loosest any existing repo was created
+# under. To tighten one, change only its "new" value.
+SLUG_MAX = {"new": 30, "existing": 30}
 OWNER = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[a-z]+"
 )
@@ -43,40 +48,33 @@ def free_text_problems(field: str, value: str, max_length: int = 80) -> list[str
     return []
 
 
-def in_force(rule: dict[int, int], conventions: int) -> int:
-    """The value of a tightening rule for a repo created under `conventions`."""
-    return rule[max(version for version in rule if version <= conventions)]
-
-
-def conventions_problems(conventions: str) -> list[str]:
-    if not conventions.isdigit() or not 1 <= int(conventions) <= CONVENTIONS:
-        return [
-            f"conventions {conventions!r} is not a version this template knows. Use a number "
-            f"from 1 to {CONVENTIONS}, or press Enter for the current one"
-        ]
-    return []
-
-
-def slug_problems(slug: str, conventions: int) -> list[str]:
+def slug_problems(slug: str, slug_max: int) -> list[str]:
     """The slug names the repo, code location, agent queue and team deployments."""
-    slug_max = in_force(SLUG_MAX, conventions)
     if not slug:
         return ["team_slug is empty. Give the team a slug like sales-analytics"]
-    if not SLUG.fullmatch(slug):
-        return [
-            (
-                f"team_slug {slug!r} is not lowercase kebab-case. Use lowercase letters, digits and "
-                "single '-' between words, starting with a letter, e.g. sales-analytics"
-            )
-        ]
+    found = []
+    others = sorted(set(re.sub(r"[a-z0-9-]", "", slug)), key=slug.index)
+    if others:
+        shown = " ".join(repr(char) for char in others)
+        found.append(
+            f"team_slug {slug!r} contains {shown}. Use only lowercase letters, digits and '-'"
+        )
+    if not slug[0].isalpha() or not slug[0].isascii():
+        found.append(
+            f"team_slug {slug!r} starts with {slug[0]!r}. Start it with a letter, "
+            f"e.g. team-{slug.strip('-')}"
+        )
+    if slug.endswith("-") or "--" in slug:
+        found.append(
+            f"team_slug {slug!r} has a '-' at the end or two in a row. Put single '-' between "
+            "words only"
+        )
     if len(slug) > slug_max:
-        return [
-            (
-                f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {slug_max} or fewer so "
-                "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
-            )
-        ]
-    return []
+        found.append(
+            f"team_slug {slug!r} is {len(slug)} characters long. Keep it to {slug_max} or fewer so "
+            "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
+        )
+    return found
 
 
 def owner_problems(owner: str) -> list[str]:
@@ -149,45 +147,42 @@ def combination_problems(answers: dict) -> list[str]:
 
 
 def override_problems(answers: dict) -> list[str]:
-    """Org settings and derived names are never answers, whatever route tried to set them."""
-    problems = []
+    """Org settings are never answers, whatever route tried to set them."""
     if answers["_org"] != ORG_SETTINGS:
-        problems.append(
+        return [
             "Storage and other org settings are org-wide and cannot be set per team (_org was "
             f"overridden). Remove the override; the platform team changes them in {ORG_SETTINGS}"
-        )
-    derived = {
-        "__package": answers["team_slug"].replace("-", "_"),
-        "__agent_platform": answers["deployment"].partition("-")[2],
-    }
-    for name, expected in derived.items():
-        if answers[name] != expected:
-            problems.append(
-                f"{name} is derived from your answers and cannot be set (got {answers[name]!r}, "
-                f"expected {expected!r}). Remove the override"
-            )
-    return problems
+        ]
+    return []
 
 
-def problems(answers: dict) -> list[str]:
-    """Every problem with a set of answers, in prompt order."""
-    found = conventions_problems(answers["conventions"])
-    conventions = int(answers["conventions"]) if not found else CONVENTIONS
-    found += free_text_problems("team_name", answers["team_name"])
-    found += slug_problems(answers["team_slug"], conventions) or package_problems(
-        answers["__package"]
-    )
+def problems(answers: dict, repo: str = "new") -> list[str]:
+    """Every problem with a set of answers for a "new" or an "existing" repo, in prompt order."""
+    package = answers["team_slug"].replace("-", "_")
+    found = free_text_problems("team_name", answers["team_name"])
+    found += slug_problems(answers["team_slug"], SLUG_MAX[repo]) or package_problems(package)
     found += owner_problems(answers["owner"])
     if not isinstance(answers["staging"], bool):
         found.append(f"staging {answers['staging']!r} is not yes or no. Answer yes or no")
     found += combination_problems(answers)
-    found += upstream_problems(answers["upstream_assets"], answers["__package"])
+    found += upstream_problems(answers["upstream_assets"], package)
     found += override_problems(answers)
     return found
 
 
+def rendered_by_cruft_for_comparison(project_dir: Path, answers: dict) -> bool:
+    """cookiecutter records an output directory; cruft's comparisons use a fresh tmpXXXXXXXX one."""
+    parent = project_dir.parent
+    return (
+        "_output_dir" not in answers
+        and parent.parent == Path(tempfile.gettempdir()).resolve()
+        and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
+    )
+
+
 def main(answers: dict) -> int:
-    found = problems(answers)
+    existing = rendered_by_cruft_for_comparison(Path.cwd().resolve(), answers)
+    found = problems(answers, "existing" if existing else "new")
     if found:
         print("\nThe answers break the org's rules; nothing was written:", file=sys.stderr)
         print("".join(f"ERROR: {problem}.\n" for problem in found), file=sys.stderr)

@@ -47,8 +47,8 @@ def release_v2(template: Path) -> None:
     edit(template / "templates/actions.jinja", CHECKOUT_V701, CHECKOUT_V700)
     edit(
         template / "cookiecutter.json",
-        '"conventions": "1",',
-        '"conventions": "1",\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",',
+        '"staging": true,',
+        '"staging": true,\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",',
     )
     (template / TEMPLATE_DIR / "SUPPORT.md").write_text(
         "Ask in {{ cookiecutter.support_channel }}.\n"
@@ -156,22 +156,30 @@ def test_a_conflicting_update_fails_the_team_checks_with_the_way_out(tmp_path: P
 
 
 def test_a_tightened_naming_rule_does_not_block_older_repos(tmp_path: Path) -> None:
-    slug = "sales-analytics-and-pricing"  # 27 characters: allowed by v1, too long for v2
+    slug = "sales-analytics-and-pricing"  # 27 characters: allowed before, too long for new repos
     template = commit_template_copy(tmp_path / "template")
     repo = create_team_repo(
         template, tmp_path / "team", "--extra-context", json.dumps({"team_slug": slug})
     )
-    hook = template / "hooks/pre_gen_project.py"
-    edit(hook, "CONVENTIONS = 1\nSLUG_MAX = {1: 30}", "CONVENTIONS = 2\nSLUG_MAX = {1: 30, 2: 20}")
-    edit(template / "cookiecutter.json", '"conventions": "1"', '"conventions": "2"')
+    # Repos created while the rules version was an answer still carry it; it must do no harm.
+    state = json.loads((repo / ".cruft.json").read_text())
+    state["context"]["cookiecutter"]["conventions"] = "1"
+    (repo / ".cruft.json").write_text(json.dumps(state, indent=2))
+    git("commit", "-q", "-am", "Created under the first rules", cwd=repo)
+    edit(
+        template / "hooks/pre_gen_project.py",
+        'SLUG_MAX = {"new": 30, "existing": 30}',
+        'SLUG_MAX = {"new": 20, "existing": 30}',
+    )
     git("commit", "-q", "-am", "v2: slugs of new teams at most 20 characters", cwd=template)
 
     updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
     assert updated.returncode == 0, updated.stderr
-    assert (
-        json.loads((repo / ".cruft.json").read_text())["context"]["cookiecutter"]["conventions"]
-        == "1"
-    )
+    assert "Good work!" in updated.stdout
+    state = json.loads((repo / ".cruft.json").read_text())
+    assert state["commit"] == git("rev-parse", "HEAD", cwd=template).strip()
+    assert "conventions" not in state["context"]["cookiecutter"]
+    assert cli("cruft", "diff", "--exit-code", cwd=repo).returncode == 0
 
     (tmp_path / "new").mkdir()
     refused = cli(

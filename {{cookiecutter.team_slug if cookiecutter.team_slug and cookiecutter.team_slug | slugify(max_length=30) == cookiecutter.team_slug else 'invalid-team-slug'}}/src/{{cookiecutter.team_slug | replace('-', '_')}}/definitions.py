@@ -1,8 +1,9 @@
+{%- import "team.jinja" as team with context -%}
 from pathlib import Path
 
 import dagster as dg
 
-from {{ cookiecutter.__package }}.storage import shared_io_manager
+from {{ team.package }}.storage import shared_io_manager
 
 
 @dg.definitions
