@@ -21,9 +21,7 @@ def test_valid_slugs_are_accepted(pre_gen, slug: str) -> None:
     assert pre_gen.problems(answers(team_slug=slug)) == []
 
 
-LONG = (
-    "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
-)
+LONG = "derived location, queue and deployment names stay within Dagster+ and Kubernetes limits"
 
 
 @pytest.mark.parametrize(
@@ -39,7 +37,10 @@ LONG = (
         ),
         (
             "Sales_EU",
-            ["team_slug 'Sales_EU' contains 'S' '_' 'E' 'U'. Use only lowercase letters, digits and '-'"],
+            [
+                "team_slug 'Sales_EU' contains 'S' '_' 'E' 'U'. Use only lowercase letters, "
+                "digits and '-'"
+            ],
         ),
         (
             "sales eu",

@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 # cookiecutter renders each default with this environment and the answers given so far.
-SLUG_DEFAULT = StrictEnvironment(context={"cookiecutter": CONTEXT}).from_string(CONTEXT["team_slug"])
+SLUG_DEFAULT = StrictEnvironment(context={"cookiecutter": CONTEXT}).from_string(
+    CONTEXT["team_slug"]
+)
 
 
 def default_slug(team_name: str) -> str:
