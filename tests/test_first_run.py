@@ -26,6 +26,7 @@ class Terminal:
         self.cwd = folder / "work"
         self.home.mkdir()
         self.cwd.mkdir()
+        self.commands = 0
         self.tmux = ["tmux", "-L", f"first-run-{id(self)}", "-f", "/dev/null"]
         shell = f"env -i HOME={self.home} PATH={BIN}:/usr/bin:/bin TERM=xterm bash --norc"
         self.run("new-session", "-d", "-x", "80", "-y", "24", "-c", str(self.cwd), shell)
@@ -54,6 +55,17 @@ class Terminal:
             time.sleep(0.2)
         return self.screen()
 
+    def command(self, line: str) -> None:
+        """Run a command line, then a numbered exit line that `finished` waits for."""
+        self.commands += 1
+        self.type(f'{line}; echo "[$(({self.commands}))] exit $?"')
+
+    def finished(self) -> str:
+        """Wait for the last command to end; return the screen as it ended (without our echo)."""
+        marker = f"\n[{self.commands}] exit "
+        self.wait_for(marker)
+        return self.screen().rsplit(marker, 1)[0]
+
     def answer(self, prompt: str, text: str = "") -> None:
         """Wait for a prompt to be on screen, then type the answer and Enter."""
         self.wait_for(prompt)
@@ -77,18 +89,18 @@ def answer_all(terminal: Terminal, **typed: str) -> None:
 
 
 def test_a_long_team_name_gets_a_default_slug_that_passes(terminal, template_repo) -> None:
-    terminal.type(f"cookiecutter {shlex.quote(str(template_repo))}")
+    terminal.command(f"cookiecutter {shlex.quote(str(template_repo))}")
     answer_all(terminal, **{"1": "Customer Experience and Retention Analytics"})
-    screen = terminal.wait_for("Next:")
+    screen = terminal.finished()
     assert "(customer-experience-and)" in terminal.history()
     assert "Created customer-experience-and/ for Customer Experience and Retention" in screen
     assert (terminal.cwd / "customer-experience-and/src/customer_experience_and").is_dir()
 
 
 def test_a_refused_slug_is_retried_without_retyping(terminal, template_repo) -> None:
-    terminal.type(f"cookiecutter {shlex.quote(str(template_repo))}")
+    terminal.command(f"cookiecutter {shlex.quote(str(template_repo))}")
     answer_all(terminal, **{"1": "2nd Line Support", "2": "2nd-line-support"})
-    screen = terminal.wait_for("Hook script failed")
+    screen = terminal.finished()
     assert "(team-2nd-line-support)" in terminal.history()  # the default that would have passed
     assert (
         "ERROR: team_slug '2nd-line-support' starts with '2'. Start it with a letter, e.g."
@@ -103,11 +115,12 @@ def test_a_refused_slug_is_retried_without_retyping(terminal, template_repo) -> 
     owner = refused["owner"].replace("2nd-line-support", "second-line")  # its default had the slug
     refused |= {"team_slug": "second-line", "owner": owner}
     replay.write_text(json.dumps(answers, indent=2))
+    terminal.type("clear")
     terminal.run("clear-history")
-    terminal.type(
+    terminal.command(
         f"cookiecutter --replay-file {shlex.quote(str(replay))} {shlex.quote(str(template_repo))}"
     )
-    screen = terminal.wait_for("Next:")
+    screen = terminal.finished()
     assert "Created second-line/ for 2nd Line Support. Next:" in screen
     assert SLUG_PROMPT not in terminal.history()  # nothing asked again
     repo = terminal.cwd / "second-line"
@@ -116,15 +129,16 @@ def test_a_refused_slug_is_retried_without_retyping(terminal, template_repo) -> 
 
 
 def test_cruft_create_asks_the_same_and_refuses_the_same(terminal, template_repo) -> None:
-    terminal.type(f"cruft create {shlex.quote(str(template_repo))}")
+    terminal.command(f"cruft create {shlex.quote(str(template_repo))}")
     answer_all(terminal, **{"2": "Sales_EU"})
-    screen = terminal.wait_for("FailedHookException: Hook script failed")
-    history = terminal.history()
-    assert (
+    screen = terminal.finished()
+    message = (
         "ERROR: team_slug 'Sales_EU' contains 'S' '_' 'E' 'U'. Use only lowercase letters, "
-        "digits and '-'." in history
+        "digits and '-'."
     )
+    assert message in terminal.history()
     # cruft's own traceback follows the hook's lines and pushes them off an 80x24 screen: a
     # limitation of cruft that the troubleshooting page documents.
+    assert message not in screen
     assert screen.rstrip().endswith("FailedHookException: Hook script failed (exit status: 1)")
     assert list(terminal.cwd.iterdir()) == []
