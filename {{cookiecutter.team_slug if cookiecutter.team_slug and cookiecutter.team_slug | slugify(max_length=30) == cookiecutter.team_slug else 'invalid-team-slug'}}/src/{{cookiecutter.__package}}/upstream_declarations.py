@@ -19,6 +19,17 @@ VERSION = 1
 # The org's rule for asset keys, as in the template's hook: the owning team's package, then a name.
 KEY = re.compile(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_][A-Za-z0-9_-]*)+")
 PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+# Arrow's names first: the shared storage records Arrow types.
+TYPE_ALIASES = {
+    "large_string": "string",
+    "utf8": "string",
+    "large_utf8": "string",
+    "str": "string",
+    "float64": "double",
+    "float32": "float",
+    "boolean": "bool",
+}
+INTEGER_WIDTHS = {"int8": 8, "int16": 16, "int32": 32, "int64": 64}
 TOP_FIELDS = ("version", "upstreams")
 FIELDS = ("key", "owner", "description", "freshness", "columns")
 FRESHNESS_FIELDS = ("fail_after", "warn_after")
@@ -51,6 +62,27 @@ class Upstream:
     @property
     def path(self) -> list[str]:
         return self.key.split("/")
+
+    def schema_problems(self, recorded: dict[str, str]) -> list[str]:
+        """How a recorded schema (column name to type) breaks this team's declared columns."""
+        problems = []
+        for column in self.columns:
+            if column.name not in recorded:
+                problems.append(f"column {column.name} is missing")
+            elif column.type and not compatible(column.type, recorded[column.name]):
+                problems.append(
+                    f"column {column.name} is {recorded[column.name]}, not {column.type}"
+                )
+        return problems
+
+
+def compatible(declared: str, recorded: str) -> bool:
+    """Same type under another name, or an integer narrower than the declared one."""
+    declared, recorded = (TYPE_ALIASES.get(t.lower(), t.lower()) for t in (declared, recorded))
+    if declared == recorded:
+        return True
+    widths = INTEGER_WIDTHS.get(declared), INTEGER_WIDTHS.get(recorded)
+    return None not in widths and widths[1] <= widths[0]
 
 
 class UpstreamDeclarationError(ValueError):
