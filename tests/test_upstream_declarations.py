@@ -5,6 +5,8 @@ Runs the generated repo's own reader (it needs only PyYAML) and the JSON Schema 
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -249,3 +251,31 @@ def test_schema_problems_name_missing_and_changed_columns(
     columns = [{"name": name} | ({"type": kind} if kind else {}) for name, kind in declared.items()]
     (upstream,) = declarations.parse(document(entry(columns=columns)), PACKAGE)
     assert upstream.schema_problems(recorded) == problems
+
+
+def test_fleet_tools_read_declarations_as_json_with_pyyaml_only(repo: Path) -> None:
+    """The reader runs as a script on any repo's file, without installing that repo."""
+    script = repo / "src" / PACKAGE / "upstream_declarations.py"
+    shown = subprocess.run(
+        [sys.executable, script, repo / "src" / PACKAGE / "defs" / "upstreams.yaml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(shown.stdout)[0] == {
+        "key": "finance/revenue",
+        "owner": "finance",
+        "description": "",
+        "freshness": {"fail_after_seconds": 86400, "warn_after_seconds": None},
+        "columns": [],
+    }
+
+
+def test_the_script_names_the_problems_and_fails(tmp_path: Path, repo: Path) -> None:
+    bad = tmp_path / "src" / PACKAGE / "defs" / "upstreams.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("upstreams:\n  - key: sales/orders\n    owner: sales\n")
+    script = repo / "src" / PACKAGE / "upstream_declarations.py"
+    shown = subprocess.run([sys.executable, script, bad], capture_output=True, text=True)
+    assert shown.returncode == 1
+    assert "sales/orders belongs to this team. List only other teams' assets." in shown.stderr

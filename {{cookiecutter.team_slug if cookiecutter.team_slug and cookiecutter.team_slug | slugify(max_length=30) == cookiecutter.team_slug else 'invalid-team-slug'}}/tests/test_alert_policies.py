@@ -39,7 +39,9 @@ def test_fields_and_event_types_are_known_to_dagster_plus() -> None:
     for policy in policies():
         assert set(policy) <= FIELDS, f"{policy['name']}: unknown fields {set(policy) - FIELDS}"
         unknown = set(policy["event_types"]) - known
-        assert not unknown, f"{policy['name']}: unknown event types {unknown}; known: {sorted(known)}"
+        assert not unknown, (
+            f"{policy['name']}: unknown event types {unknown}; known: {sorted(known)}"
+        )
         for target in policy.get("alert_targets", []):
             assert set(target) <= TARGETS, f"{policy['name']}: unknown target {target}"
 

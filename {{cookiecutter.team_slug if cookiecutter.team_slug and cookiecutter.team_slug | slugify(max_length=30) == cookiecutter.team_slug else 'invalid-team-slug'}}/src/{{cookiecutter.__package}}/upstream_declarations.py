@@ -2,11 +2,14 @@
 
 Template-owned: teams edit upstreams.yaml, never this file. The format is documented in the
 template's docs (cross-team.md) and in upstreams.schema.json. Nothing here imports Dagster, so
-fleet tooling can read any team's declarations with PyYAML alone.
+fleet tooling can read any team's declarations with PyYAML alone:
+`python src/<package>/upstream_declarations.py [FILE]` prints them as JSON, or their problems.
 """
 
 import difflib
+import json
 import re
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +37,9 @@ TOP_FIELDS = ("version", "upstreams")
 FIELDS = ("key", "owner", "description", "freshness", "columns")
 FRESHNESS_FIELDS = ("fail_after", "warn_after")
 COLUMN_FIELDS = ("name", "type")
-DURATION_HOW = "Write it like {count: 26, period: hour}: a whole count above 0, period minute, hour or day"
+DURATION_HOW = (
+    "Write it like {count: 26, period: hour}: a whole count above 0, period minute, hour or day"
+)
 
 
 @dataclass(frozen=True)
@@ -186,8 +191,10 @@ def key_problems(where: str, key: Any, package: str) -> list[str]:
         return [f"{where} has no key. Add key: team/asset, e.g. key: finance/revenue"]
     if not isinstance(key, str) or not KEY.fullmatch(key):
         return [
-            f"{where}: key {key!r} is not a team/asset key. Write it like finance/revenue: the "
-            "owning team's package name, '/', then the asset name"
+            (
+                f"{where}: key {key!r} is not a team/asset key. Write it like finance/revenue: "
+                "the owning team's package name, '/', then the asset name"
+            )
         ]
     if key.split("/")[0] == package:
         return [f"{where}: {key} belongs to this team. List only other teams' assets"]
@@ -199,8 +206,10 @@ def parse_freshness(where: str, freshness: Any) -> tuple[Freshness | None, list[
         return None, []
     if not isinstance(freshness, dict):
         return None, [
-            f"{where}: freshness is not a mapping. Write fail_after (and optionally warn_after) "
-            "under it"
+            (
+                f"{where}: freshness is not a mapping. Write fail_after (and optionally "
+                "warn_after) under it"
+            )
         ]
     problems = unknown_fields(f"{where}: freshness", freshness, FRESHNESS_FIELDS)
     if "fail_after" not in freshness:
@@ -241,7 +250,11 @@ def parse_columns(where: str, columns: Any) -> tuple[tuple[Column, ...], list[st
         return (), [f"{where}: columns is not a list. Write one `- name: column` entry per column"]
     parsed, problems, names = [], [], set()
     for column in columns:
-        if not isinstance(column, dict) or not isinstance(column.get("name"), str) or not column["name"]:
+        if (
+            not isinstance(column, dict)
+            or not isinstance(column.get("name"), str)
+            or not column["name"]
+        ):
             problems.append(
                 f"{where}: column {column!r} has no name. Write it as `- name: amount` "
                 "(and optionally `type: double`)"
@@ -250,9 +263,50 @@ def parse_columns(where: str, columns: Any) -> tuple[tuple[Column, ...], list[st
         name = column["name"]
         problems += unknown_fields(f"{where}: column {name}", column, COLUMN_FIELDS)
         if not isinstance(column.get("type", ""), str):
-            problems.append(f"{where}: column {name} has a type that is not text. Write e.g. type: int64")
+            problems.append(
+                f"{where}: column {name} has a type that is not text. Write e.g. type: int64"
+            )
         if name in names:
             problems.append(f"{where}: column {name} is listed twice. List each column once")
         names.add(name)
         parsed.append(Column(name, column.get("type")))
     return tuple(parsed), problems
+
+
+def as_json(upstreams: list[Upstream]) -> list[dict[str, Any]]:
+    """The declarations for machines: durations in seconds, absent fields as null."""
+
+    def seconds(delta: timedelta | None) -> int | None:
+        return int(delta.total_seconds()) if delta else None
+
+    return [
+        {
+            "key": upstream.key,
+            "owner": upstream.owner,
+            "description": upstream.description,
+            "freshness": {
+                "fail_after_seconds": seconds(upstream.freshness.fail_after),
+                "warn_after_seconds": seconds(upstream.freshness.warn_after),
+            }
+            if upstream.freshness
+            else None,
+            "columns": [{"name": c.name, "type": c.type} for c in upstream.columns],
+        }
+        for upstream in upstreams
+    ]
+
+
+def main(arguments: list[str]) -> int:
+    path = Path(arguments[0]) if arguments else DECLARATIONS
+    package = path.resolve().parent.parent.name  # src/<package>/defs/upstreams.yaml
+    try:
+        upstreams = load(package, path)
+    except UpstreamDeclarationError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(json.dumps(as_json(upstreams), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -25,22 +25,23 @@ COLUMN_SCHEMA = "dagster/column_schema"
 SENSOR_INTERVAL = 30
 
 
-def upstream_definitions(upstreams: Sequence[Upstream] | None = None) -> dg.Definitions:
-    """Stubs, checks and sensors for the declared upstreams (read from upstreams.yaml by default)."""
-    upstreams = load(PACKAGE) if upstreams is None else upstreams
+def upstream_definitions() -> dg.Definitions:
+    """Stubs, checks and sensors for the upstreams declared in upstreams.yaml."""
+    upstreams = load(PACKAGE)
     if not upstreams:
         return dg.Definitions()
-    fresh = [upstream for upstream in upstreams if upstream.freshness]
+    freshness_checks = [freshness_check(upstream) for upstream in upstreams if upstream.freshness]
     contracted = [upstream for upstream in upstreams if upstream.columns]
-    checks = [freshness_check(upstream) for upstream in fresh]
-    checks += [contract_check(upstream) for upstream in contracted]
+    contract_checks = [contract_check(upstream) for upstream in contracted]
     sensors = [failure_sensor(upstreams)]
-    if fresh:
-        sensors.append(freshness_sensor(checks[: len(fresh)]))
-    if contracted:
-        sensors.append(contract_sensor(contracted, checks[len(fresh) :]))
+    if freshness_checks:
+        sensors.append(freshness_sensor(freshness_checks))
+    if contract_checks:
+        sensors.append(contract_sensor(contracted, contract_checks))
     return dg.Definitions(
-        assets=[stub(upstream) for upstream in upstreams], asset_checks=checks, sensors=sensors
+        assets=[stub(upstream) for upstream in upstreams],
+        asset_checks=freshness_checks + contract_checks,
+        sensors=sensors,
     )
 
 
@@ -90,7 +91,9 @@ def freshness_check(upstream: Upstream) -> dg.AssetChecksDefinition:
             "age_seconds": round(age),
         }
         if age <= limit.total_seconds():
-            metadata[FRESH_UNTIL] = dg.MetadataValue.timestamp(record.timestamp + limit.total_seconds())
+            metadata[FRESH_UNTIL] = dg.MetadataValue.timestamp(
+                record.timestamp + limit.total_seconds()
+            )
             return dg.AssetCheckResult(passed=True, metadata=metadata)
         late = age > freshness.fail_after.total_seconds()
         return dg.AssetCheckResult(
