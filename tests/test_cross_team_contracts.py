@@ -28,7 +28,7 @@ ORDERS = ["finance", "orders"]
 DOWNSTREAM = ["sales", "uses_finance__orders"]
 # Team A's own assets, as a team would write them: they record their column schema themselves,
 # and read what to do from a control folder so the test can make them fail or change shape.
-OWNER_ASSETS = '''
+OWNER_ASSETS = """
 import json
 import os
 from pathlib import Path
@@ -54,7 +54,7 @@ def orders() -> dg.Output:
 @dg.asset(key_prefix="finance", group_name="finance")
 def customers() -> dg.Output:
     return rows_with_schema("customers")
-'''
+"""
 
 
 def declare(repo: Path, *upstreams: dict) -> None:
@@ -111,6 +111,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "DAGSTER_HOME": str(home),
         "DAGSTER_SHARED_STORAGE_DIR": str(root / "storage"),
         "CONTRACT_CONTROL_DIR": str(control),
+        # Launching a run waits on a code server; on a busy machine that takes over the 60 s default.
+        "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
     }
     command = [
         str(consumer / ".venv" / "bin" / "dagster"),
@@ -121,8 +123,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        server = {"url": f"http://127.0.0.1:{port}/graphql", "consumer": consumer, "control": control}
-        wait_for(lambda: locations_loaded(server), "both code locations to load", timeout=240)
+        server = {
+            "url": f"http://127.0.0.1:{port}/graphql",
+            "consumer": consumer,
+            "control": control,
+        }
+        wait_for(lambda: locations_loaded(server), "both code locations to load")
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -146,7 +152,7 @@ def gql(server: dict, query: str, **variables: object) -> dict:
     return body["data"]
 
 
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 180) -> object:
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 420) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -253,12 +259,18 @@ def test_b_watches_a_through_its_declarations_only(workspace: dict) -> None:
     # Fresh: A materializes; B re-checks freshness and its contract, then its downstream runs.
     assert materialize(server, ORDERS) == "SUCCESS"
     fresh = wait_for(
-        lambda: [r for r in check_results(server, ORDERS, "sales_freshness") if r["evaluation"]["success"]],
+        lambda: [
+            r
+            for r in check_results(server, ORDERS, "sales_freshness")
+            if r["evaluation"]["success"]
+        ],
         "the freshness check to pass",
     )
     assert fresh
     assert wait_for(
-        lambda: [r for r in check_results(server, ORDERS, "sales_contract") if r["evaluation"]["success"]],
+        lambda: [
+            r for r in check_results(server, ORDERS, "sales_contract") if r["evaluation"]["success"]
+        ],
         "the contract check to pass",
     )
     wait_for(lambda: materializations(server, DOWNSTREAM), "B's downstream asset to run")
@@ -285,14 +297,25 @@ def test_b_watches_a_through_its_declarations_only(workspace: dict) -> None:
     assert materialize(server, ORDERS) == "SUCCESS"
     broken = wait_for(
         lambda: [
-            r for r in check_results(server, ORDERS, "sales_contract") if not r["evaluation"]["success"]
+            r
+            for r in check_results(server, ORDERS, "sales_contract")
+            if not r["evaluation"]["success"]
         ],
         "the contract check to fail",
     )
     assert "column amount is missing" in broken[0]["evaluation"]["description"]
     failed_at = float(broken[0]["timestamp"])
     wait_for(
-        lambda: len([t for t in ticks(server, "default_automation_condition_sensor") if float(t["timestamp"]) > failed_at]) >= 2,
+        lambda: (
+            len(
+                [
+                    t
+                    for t in ticks(server, "default_automation_condition_sensor")
+                    if float(t["timestamp"]) > failed_at
+                ]
+            )
+            >= 2
+        ),
         "two automation ticks after the contract failure",
     )
     assert len(materializations(server, DOWNSTREAM)) == downstream_before

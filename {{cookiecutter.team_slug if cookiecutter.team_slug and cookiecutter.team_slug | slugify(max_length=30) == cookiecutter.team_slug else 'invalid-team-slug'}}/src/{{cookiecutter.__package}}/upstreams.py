@@ -203,10 +203,15 @@ def failure_sensor(upstreams: Sequence[Upstream]) -> dg.SensorDefinition:
             {record.asset_key for record in planned} & keys, key=lambda key: key.to_user_string()
         )
         if affected:
-            owner = owner_of(affected[0].to_user_string())
+            steps = context.get_step_failure_events()
+            error = steps[0].step_failure_data.error if steps else None
+            while error and error.cause:  # the user's own exception, under Dagster's wrapper
+                error = error.cause
+            reason = error.message.strip() if error else context.failure_event.message
             context.log.error(
-                f"Upstream run failed: run {run.run_id} of {owner} did not update {', '.join(key.to_user_string() for key in affected)}, which "
-                f"{LOCATION} reads. {context.failure_event.message}"
+                f"Upstream run failed: run {run.run_id} of {owner_of(affected[0].to_user_string())} "
+                f"did not update {', '.join(key.to_user_string() for key in affected)}, which "
+                f"{LOCATION} reads. {reason}"
             )
 
     return sensor
