@@ -1,6 +1,12 @@
-"""Tell the team what to do next. Never fails on answers: pre_gen_project checked them all."""
+"""Record the template commit and tell the team what to do next.
+
+Never fails on answers: pre_gen_project checked them all.
+"""
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 answers = json.loads(
     r"""
@@ -8,6 +14,37 @@ answers = json.loads(
 """
 )
 
+
+def template_commit() -> str | None:
+    """The template commit rendered: cruft passes it; under cookiecutter, ask the template's git.
+
+    cookiecutter gives the template folder as the user typed it, relative to where they ran it.
+    """
+    if answers.get("_commit"):
+        return answers["_commit"]
+    folder = Path(answers.get("_repo_dir") or ".")
+    for base in (Path(os.environ.get("PWD", ".")), Path(answers.get("_output_dir") or ".")):
+        candidate = base / folder
+        if (candidate / "cookiecutter.json").is_file():
+            head = subprocess.run(
+                ["git", "-C", str(candidate), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            return head.stdout.strip() if head.returncode == 0 else None
+    return None
+
+
+def record_template_commit() -> None:
+    """Keep the commit next to the answers, so `cruft link --checkout` can find it later."""
+    commit = template_commit()
+    if commit:
+        path = Path(".template-answers.json")
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"_commit": commit}, indent=2) + "\n")
+
+
+record_template_commit()
 print(
     f"""
 Created {answers["team_slug"]}/ for {answers["team_name"]}. Next:
