@@ -61,7 +61,9 @@ def release(template: Path, message: str) -> None:
 def fake_gh_bin(folder: Path) -> Path:
     folder.mkdir()
     gh = folder / "gh"
-    gh.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).parent / "fake_gh.py"}" "$@"\n')
+    gh.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).parent / "fake_gh.py"}" "$@"\n'
+    )
     gh.chmod(0o755)
     return folder
 
@@ -81,7 +83,12 @@ def run_update(world: World, token: str = APP_TOKEN) -> subprocess.CompletedProc
     }
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        [sys.executable, *UPDATE], cwd=checkout, env=env, capture_output=True, text=True, check=False
+        [sys.executable, *UPDATE],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -176,7 +183,9 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
         '"conventions": "1",',
         '"conventions": "1",\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",',
     )
-    (template / TEMPLATE_DIR / "SUPPORT.md").write_text("Ask in {{ cookiecutter.support_channel }}.\n")
+    (template / TEMPLATE_DIR / "SUPPORT.md").write_text(
+        "Ask in {{ cookiecutter.support_channel }}.\n"
+    )
     git("add", "-A", cwd=template)
     release(template, "Dagster 1.13.26, checkout v7.0.0, a support channel")
 
@@ -216,7 +225,11 @@ def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: Wo
             {"head": "template-update", "base": "main", "open": True, "url": "https://x/pull/7"}
         ]})
     )  # fmt: skip
-    edit(world.template / "templates/org.jinja", '"buckets": {', f'"buckets": {{\n        "qa": "{prod_bucket}-qa",')
+    edit(
+        world.template / "templates/org.jinja",
+        '"buckets": {',
+        f'"buckets": {{\n        "qa": "{prod_bucket}-qa",',
+    )
     release(world.template, "A qa deployment with its bucket")
 
     updated = run_update(world)

@@ -34,7 +34,7 @@ class TemplateUnreadable(Exception):
 def git(*args: str, cwd: Path) -> str:
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise TemplateUnreadable(result.stderr.strip().splitlines()[-1:] or [""])
+        raise TemplateUnreadable(" ".join(result.stderr.strip().splitlines()[-1:]))
     return result.stdout.strip()
 
 
@@ -142,6 +142,8 @@ def main() -> int:
         return 1
     state = json.loads(state_file.read_text())
     answers, recorded = state["context"]["cookiecutter"], state["commit"]
+    if os.environ.get("GITHUB_ACTIONS") == "true" and os.environ.get("GH_TOKEN"):
+        subprocess.run(["gh", "auth", "setup-git"], check=True)  # git reads a private template
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         try:
@@ -156,7 +158,8 @@ def main() -> int:
             if os.environ.get("GITHUB_ACTOR") == "dependabot[bot]":
                 print(
                     f"::warning::{message} Not compared on this Dependabot pull request: "
-                    f"Dependabot changes only team-owned dependencies, and the check runs again on main. {SECRET_HELP}"
+                    "Dependabot changes only team-owned dependencies, and the check runs again "
+                    f"on main. {SECRET_HELP}"
                 )
                 return 0
             print(f"ERROR: {message} {SECRET_HELP}", file=sys.stderr)

@@ -92,6 +92,7 @@ def pull_request_body(problems: list[str]) -> str:
 
 
 def main() -> int:
+    os.chdir(template_state.ROOT)
     if in_ci() and not os.environ.get("GH_TOKEN"):
         raise UpdateFailed(f"No token for the template update. {TOKEN_HELP}")
     if in_ci():
