@@ -16,7 +16,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
+from cookiecutter import main as cookiecutter_main
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Lists in pyproject.toml where the team adds entries next to the template's.
@@ -43,7 +43,7 @@ def render(template: Path, commit: str, answers: dict, into: Path) -> Path:
     git("checkout", "--quiet", "--force", commit, cwd=template)
     team_answers = {key: value for key, value in answers.items() if not key.startswith("_")}
     return Path(
-        cookiecutter(
+        cookiecutter_main.cookiecutter(
             str(template),
             no_input=True,
             extra_context=team_answers,
