@@ -1,11 +1,15 @@
-"""Record the template commit and tell the team what to do next.
+"""Record the template commit; tell a person who just generated a repo what to do next.
 
-Never fails on answers: pre_gen_project checked them all.
+cruft's update and diff render the template into a fresh temporary directory to compare it with
+the repo, so the message would land in every update log: stay quiet there. Never fails:
+pre_gen checked the answers.
 """
 
 import json
 import os
+import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 answers = json.loads(
@@ -41,12 +45,24 @@ def record_template_commit() -> None:
     commit = template_commit()
     if commit:
         path = Path(".template-answers.json")
-        path.write_text(json.dumps(json.loads(path.read_text()) | {"_commit": commit}, indent=2) + "\n")
+        answers_file = json.loads(path.read_text()) | {"_commit": commit}
+        path.write_text(json.dumps(answers_file, indent=2) + "\n")
+
+
+def rendered_by_cruft_for_comparison(project_dir: Path) -> bool:
+    """cookiecutter records an output directory; cruft's comparisons use a fresh tmpXXXXXXXX one."""
+    parent = project_dir.parent
+    return (
+        "_output_dir" not in answers
+        and parent.parent == Path(tempfile.gettempdir()).resolve()
+        and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
+    )
 
 
 record_template_commit()
-print(
-    f"""
+if not rendered_by_cruft_for_comparison(Path.cwd().resolve()):
+    print(
+        f"""
 Created {answers["team_slug"]}/ for {answers["team_name"]}. Next:
 
     cd {answers["team_slug"]}
@@ -56,4 +72,4 @@ Created {answers["team_slug"]}/ for {answers["team_name"]}. Next:
 
 Then push it to GitHub and add the secrets its README lists.
 """
-)
+    )

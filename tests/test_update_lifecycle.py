@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import cli, commit_template_copy, git, run_in_repo
+from conftest import cli, commit_template_copy, git, run_in_repo, write_org
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
@@ -211,7 +211,7 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
 
 
 def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: World) -> None:
-    org = org_settings()
+    org = org_settings(world.template)
     prod_bucket = org["buckets"][org["prod_deployment"]]
     helper = checkout(world, "main")
     git("switch", "-q", "-c", "template-update", cwd=helper)
@@ -225,11 +225,7 @@ def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: Wo
             {"head": "template-update", "base": "main", "open": True, "url": "https://x/pull/7"}
         ]})
     )  # fmt: skip
-    edit(
-        world.template / "templates/org.jinja",
-        '"buckets": {',
-        f'"buckets": {{\n        "qa": "{prod_bucket}-qa",',
-    )
+    write_org(world.template, org | {"buckets": org["buckets"] | {"qa": f"{prod_bucket}-qa"}})
     release(world.template, "A qa deployment with its bucket")
 
     updated = run_update(world)
@@ -247,12 +243,11 @@ def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: Wo
 
 
 def test_a_storage_change_not_merged_yet_fails_the_drift_check(world: World) -> None:
-    org = org_settings()
+    org = org_settings(world.template)
     prod_bucket = org["buckets"][org["prod_deployment"]]
     region = "ap-southeast-2" if org["region"] != "ap-southeast-2" else "us-east-2"
-    org_file = world.template / "templates/org.jinja"
-    edit(org_file, f'"{prod_bucket}"', f'"{prod_bucket}-v2"')
-    edit(org_file, f'"region": "{org["region"]}"', f'"region": "{region}"')
+    buckets = org["buckets"] | {org["prod_deployment"]: f"{prod_bucket}-v2"}
+    write_org(world.template, org | {"buckets": buckets, "region": region})
     release(world.template, "Rename the prod bucket, move region")
 
     main = checkout(world, "main")
