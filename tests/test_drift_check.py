@@ -4,6 +4,7 @@ on repositories made with real cruft and cookiecutter from a real git template.
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +23,23 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return commit_template_copy(tmp_path_factory.mktemp("drift") / "template")
 
 
-@pytest.fixture
-def repo(template: Path, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def created(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A team repository made with cruft, committed."""
-    created = cli("cruft", "create", "--no-input", template, cwd=tmp_path)
-    assert created.returncode == 0, created.stderr
-    repo = tmp_path / "sales-analytics"
+    folder = tmp_path_factory.mktemp("created")
+    made = cli("cruft", "create", "--no-input", template, cwd=folder)
+    assert made.returncode == 0, made.stderr
+    repo = folder / "sales-analytics"
     git("init", "-q", "-b", "main", cwd=repo)
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "Start from the template", cwd=repo)
     return repo
+
+
+@pytest.fixture
+def repo(created: Path, tmp_path: Path) -> Path:
+    """A copy of the created repository for one test to change."""
+    return Path(shutil.copytree(created, tmp_path / created.name, symlinks=True))
 
 
 def drift(repo: Path) -> subprocess.CompletedProcess:
