@@ -34,7 +34,7 @@ def matrix(session: nox.Session) -> None:
 
 @nox.session
 def e2e(session: nox.Session) -> None:
-    """Two generated repos exchange assets through real S3 servers and the local default."""
+    """Repos exchange assets on real S3 servers; template updates run through git, cruft, uv."""
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "-m", "e2e", "--durations=0", *session.posargs)
 
