@@ -92,7 +92,7 @@ def diagrams(session: nox.Session) -> None:
             "-t", "neutral", "-b", "white", "-i", str(source), "-o", str(svg),
             env={"PUPPETEER_SKIP_DOWNLOAD": "1"}, external=True,
         )  # fmt: skip
-        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text()}")
+        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text().rstrip()}\n")
 
 
 def diagram_stamp(source: Path) -> str:
