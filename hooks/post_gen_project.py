@@ -2,8 +2,7 @@
 
 cruft's update and diff, and the drift check, render the template into a fresh temporary folder
 to compare it with the repo, so the message would land in every update and CI log: stay quiet
-there. Never fails:
-pre_gen checked the answers.
+there. Never fails: pre_gen checked the answers.
 """
 
 import json
