@@ -41,7 +41,7 @@ def matrix(session: nox.Session) -> None:
 
 @nox.session
 def e2e(session: nox.Session) -> None:
-    """Two generated repos exchange assets through real S3 servers and the local default."""
+    """Repos exchange assets on real S3 servers, watch contracts, and take template updates."""
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "-m", "e2e", "--durations=0", *session.posargs)
 
@@ -92,7 +92,7 @@ def diagrams(session: nox.Session) -> None:
             "-t", "neutral", "-b", "white", "-i", str(source), "-o", str(svg),
             env={"PUPPETEER_SKIP_DOWNLOAD": "1"}, external=True,
         )  # fmt: skip
-        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text()}")
+        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text().rstrip()}\n")
 
 
 def diagram_stamp(source: Path) -> str:
