@@ -8,15 +8,15 @@ Rules tighten over time, and a tighter rule must never block `cruft update` of a
 under a looser one. No answer can carry the version of the rules a repo was created under: an
 answer is asked (a team could pick an old version), and `cruft update` passes back only answers,
 never private variables. So new repos meet the rules for new repos, while the re-renders that
-`cruft update` and `cruft diff` make of an existing repo meet the loosest rules any repo was
-created under (cruft re-renders into a fresh tmpXXXXXXXX directory, without `_output_dir`).
+`cruft update`, `cruft diff` and the team repo's drift check make of an existing repo meet the
+loosest rules any repo was created under. Those re-renders go to a fresh tmpXXXXXXXX folder
+(the post_gen hook tells them apart the same way); a person names their output folder.
 """
 
 import json
 import keyword
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 ORG_SETTINGS = "templates/org.jinja"
@@ -170,18 +170,13 @@ def problems(answers: dict, repo: str = "new") -> list[str]:
     return found
 
 
-def rendered_by_cruft_for_comparison(project_dir: Path, answers: dict) -> bool:
-    """cookiecutter records an output directory; cruft's comparisons use a fresh tmpXXXXXXXX one."""
-    parent = project_dir.parent
-    return (
-        "_output_dir" not in answers
-        and parent.parent == Path(tempfile.gettempdir()).resolve()
-        and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
-    )
+def rendered_for_comparison(project_dir: Path) -> bool:
+    """cruft and the drift check render into a fresh tmpXXXXXXXX folder; people name theirs."""
+    return re.fullmatch(r"tmp[a-z0-9_]{8}", project_dir.parent.name) is not None
 
 
 def main(answers: dict) -> int:
-    existing = rendered_by_cruft_for_comparison(Path.cwd().resolve(), answers)
+    existing = rendered_for_comparison(Path.cwd().resolve())
     found = problems(answers, "existing" if existing else "new")
     if found:
         print("\nThe answers break the org's rules; nothing was written:", file=sys.stderr)
