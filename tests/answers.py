@@ -4,7 +4,8 @@ from conftest import CONTEXT
 from cookiecutter.prompt import prompt_for_config
 
 # Rendered by cookiecutter itself, so they follow cookiecutter.json (and a fork's owner default).
-DEFAULTS = dict(prompt_for_config({"cookiecutter": CONTEXT}, no_input=True))
+# A copy: cookiecutter pops `__prompts__` from the context it is given.
+DEFAULTS = dict(prompt_for_config({"cookiecutter": dict(CONTEXT)}, no_input=True))
 
 
 def answers(**changes: object) -> dict[str, object]:
