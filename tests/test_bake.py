@@ -9,6 +9,7 @@ import pytest
 import yaml
 from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
 from options import supported_combinations
+from org import org_settings
 
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
 
@@ -26,6 +27,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".python-version",
         ".template-answers.json",
         "README.md",
+        "ci/team-checks.sh",
         "dagster_cloud.yaml",
         "deploy/iam-policy.json",
         "pyproject.toml",
@@ -42,7 +44,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     if answers["upstream_assets"]:
         files.add(f"src/{package}/defs/upstream.py")
     if answers["deployment"] != "serverless":
-        files |= {"Dockerfile", ".dockerignore"}
+        files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}
+        if ".dkr.ecr." in (answers.get("image_repository") or org_settings()["registry"]):
+            files.add("deploy/iam-trust-policy.json")
     return files
 
 

@@ -11,6 +11,7 @@ cache and its agent cannot run here.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,7 +24,6 @@ import yaml
 from conftest import bake_template, run_in_repo
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from uv import find_uv_bin
 
 pytestmark = pytest.mark.executable
 
@@ -37,15 +37,21 @@ def workflow_step(repo: Path, name: str) -> dict:
 
 
 def python_for(version: str, folder: Path) -> dict[str, str]:
-    """PATH with `python<version>` on it, as setup-python leaves it: the builder calls it by name."""
-    found = subprocess.run(
-        [find_uv_bin(), "python", "find", "--no-project", version],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    """PATH with `python<version>` on it, as setup-python leaves it: the builder calls it by name.
+
+    pyenv's shims fail for versions that are installed but not selected, so look behind them too.
+    """
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [shutil.which(f"python{version}"), *pyenv.glob(f"{version}.*/bin/python{version}")]
+    works = [
+        path
+        for path in candidates
+        if path and subprocess.run([path, "-c", ""], capture_output=True).returncode == 0
+    ]
+    if not works:
+        pytest.fail(f"Python {version} is not installed. Install it to build the executable")
     folder.mkdir(exist_ok=True)
-    (folder / f"python{version}").symlink_to(found)
+    (folder / f"python{version}").symlink_to(works[0])
     return {"PATH": os.pathsep.join([str(folder), str(BIN), os.environ["PATH"]])}
 
 
