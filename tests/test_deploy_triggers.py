@@ -142,7 +142,10 @@ def test_every_trigger_of_the_serverless_default(workflows) -> None:
         "push staging": push("staging"),
         "dispatch from main": dispatch("main"),
     }
-    events |= {f"pull request {a}": pull_request(a) for a in ("opened", "synchronize", "reopened", "closed")}
+    events |= {
+        f"pull request {a}": pull_request(a)
+        for a in ("opened", "synchronize", "reopened", "closed")
+    }
     assert all(triggers(deploy, github) for github in events.values())
     assert {name: plan(deploy, github) for name, github in events.items()} == expected
 
@@ -213,3 +216,10 @@ def test_the_checkout_is_the_commit_ci_init_records(workflows) -> None:
         contexts = {"github": pull_request("synchronize") | {"run_id": 1, "run_attempt": 1}}
         assert render(deploy["env"]["COMMIT"], contexts) == HEAD
         assert render(deploy["env"]["COMMIT"], {"github": push("main")}) == PUSHED
+
+
+def test_a_repository_variable_switches_serverless_to_a_docker_build(workflows) -> None:
+    """ENABLE_FAST_DEPLOYS is team-owned: a repository variable, not a template file edit."""
+    fast = workflows["serverless"]["env"]["ENABLE_FAST_DEPLOYS"]
+    assert render(fast, {"vars": {}}) == "true"
+    assert render(fast, {"vars": {"ENABLE_FAST_DEPLOYS": "false"}}) == "false"

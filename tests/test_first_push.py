@@ -33,6 +33,7 @@ def shell(script: str, cwd: Path) -> subprocess.CompletedProcess:
     env = repo_env() | PERSON | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
+        check=False,
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -46,7 +46,8 @@ def python_for(version: str, folder: Path) -> dict[str, str]:
     works = [
         path
         for path in candidates
-        if path and subprocess.run([path, "-c", ""], capture_output=True).returncode == 0
+        if path
+        and subprocess.run([path, "-c", ""], check=False, capture_output=True).returncode == 0
     ]
     if not works:
         pytest.fail(f"Python {version} is not installed. Install it to build the executable")
@@ -136,7 +137,7 @@ def free_port() -> int:
 
 
 def test_the_executable_holds_exactly_the_locked_versions(built, tmp_path: Path) -> None:
-    site = unpack(built["deps"], tmp_path / "deps", built["path"])
+    unpack(built["deps"], tmp_path / "deps", built["path"])
     listed = subprocess.run(
         [
             tmp_path / "deps/bin/python3",
@@ -163,9 +164,7 @@ def test_dagster_plus_can_serve_it(built, tmp_path: Path) -> None:
     assert (working_dir / "dagster_cloud.yaml").is_file()
     location = yaml.safe_load((working_dir / "dagster_cloud.yaml").read_text())["locations"][0]
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")
-    } | {
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")} | {
         "PATH": os.pathsep.join(
             [str(tmp_path / "source/bin"), str(tmp_path / "deps/bin"), os.environ["PATH"]]
         ),
@@ -208,6 +207,7 @@ print(health, [s.repository_name for s in repositories.repository_symbols])
     try:
         result = subprocess.run(
             [entrypoint, "-c", probe],
+            check=False,
             cwd=working_dir,
             env=env,
             capture_output=True,
@@ -223,6 +223,7 @@ print(health, [s.repository_name for s in repositories.repository_symbols])
     module = location["code_source"]["module_name"]
     validate = subprocess.run(
         [entrypoint, "-m", "dagster", "definitions", "validate", "-m", module],
+        check=False,
         cwd=working_dir,
         env=env,
         capture_output=True,
