@@ -19,6 +19,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     files = {
         ".github/CODEOWNERS",
         ".github/dependabot.yml",
+        ".github/scripts/template_drift.py",
+        ".github/scripts/template_state.py",
+        ".github/scripts/template_update.py",
         ".github/workflows/ci.yml",
         ".github/workflows/deploy.yml",
         ".github/workflows/template-update.yml",
@@ -27,6 +30,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".python-version",
         ".template-answers.json",
         "README.md",
+        "alert_policies.yaml",
         "ci/team-checks.sh",
         "dagster_cloud.yaml",
         "deploy/iam-policy.json",
@@ -35,14 +39,18 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/definitions.py",
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
+        f"src/{package}/defs/upstreams.yaml",
         f"src/{package}/s3_storage.py",
         f"src/{package}/storage.py",
+        f"src/{package}/upstream_declarations.py",
+        f"src/{package}/upstreams.py",
+        f"src/{package}/upstreams.schema.json",
+        "tests/test_alert_policies.py",
         "tests/test_definitions.py",
         "tests/test_storage.py",
         "tests/test_template_state.py",
+        "tests/test_upstreams.py",
     }
-    if answers["upstream_assets"]:
-        files.add(f"src/{package}/defs/upstream.py")
     if answers["deployment"] != "serverless":
         files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}
         if ".dkr.ecr." in (answers.get("image_repository") or org_settings()["registry"]):
@@ -97,7 +105,7 @@ def test_dagster_cloud_yaml_is_valid_for_the_answers(baked) -> None:
     assert location.build.directory == "."
     hybrid = answers["deployment"] != "serverless"
     platform = answers["deployment"].removeprefix("hybrid-")
-    expected_registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales-analytics"
+    expected_registry = f"{org_settings()['registry']}/sales-analytics"
     assert location.build.registry == (expected_registry if hybrid else None)
     assert location.container_context == (
         {platform: {"env_vars": ["DAGSTER_TEAM=sales-analytics"]}} if hybrid else None

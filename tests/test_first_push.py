@@ -64,6 +64,6 @@ def test_the_printed_next_steps_give_a_main_branch_that_ci_passes(
     git("clone", "-q", repo, clone, cwd=tmp_path)
     ci = yaml.safe_load((clone / ".github/workflows/ci.yml").read_text())
     steps = [step["run"] for step in ci["jobs"]["test"]["steps"] if "run" in step]
-    assert steps[0] == "uv sync --locked"
+    assert "uv sync --locked" in steps
     for step in steps:
         shell(step, cwd=clone)
