@@ -48,9 +48,8 @@ def test_storage_settings_are_the_orgs() -> None:
 
 def test_locally_assets_go_to_the_shared_directory(tmp_path: Path) -> None:
     io_manager = storage.shared_io_manager({"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)})
-    assert io_manager == SharedStorageIOManager(
-        base=str(tmp_path / "{{ org.storage_prefix }}"), team=TEAM
-    )
+    base = str(tmp_path / ORG_STORAGE["PREFIX"])
+    assert io_manager == SharedStorageIOManager(base=base, team=TEAM)
 
 
 def test_the_local_default_expands_the_home_directory() -> None:
@@ -239,7 +238,7 @@ def test_another_teams_pickle_is_never_unpickled(shared: Path, tmp_path: Path) -
     marker = tmp_path / "code-ran"
     (shared / OTHER_TEAM).mkdir(parents=True)
     (shared / OTHER_TEAM / "orders.pickle").write_bytes(pickle.dumps(Payload(marker)))
-    with pytest.raises(dg.Failure, match=f"never unpickles another team's objects"):
+    with pytest.raises(dg.Failure, match="never unpickles another team's objects"):
         materialize(shared, OTHERS_ORDERS, Reader(OTHERS_ORDERS.key.path).asset)
     assert not marker.exists()
 

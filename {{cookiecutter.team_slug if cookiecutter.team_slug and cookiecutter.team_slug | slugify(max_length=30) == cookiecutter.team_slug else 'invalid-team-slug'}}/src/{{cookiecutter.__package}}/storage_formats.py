@@ -11,6 +11,7 @@ import json
 import pickle
 import sys
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -31,17 +32,40 @@ class UnsupportedValue(TypeError):
     """A value that has no open format here."""
 
 
-def as_table(value: object) -> pa.Table | None:
-    """The value as an Arrow table if it is a table; pandas and polars are never imported here."""
+def as_table(value: object) -> "pa.Table | _PandasSlices | None":
+    """The value as an Arrow table if it is a table; pandas and polars are never imported here.
+
+    A pandas frame is converted lazily, in slices, as it is written: see `write_table`.
+    """
     if isinstance(value, pa.Table):
         return value
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(value, pandas.DataFrame):
-        return pa.Table.from_pandas(value)
+        return _PandasSlices(value)
     polars = sys.modules.get("polars")
     if polars is not None and isinstance(value, polars.DataFrame):
         return value.to_arrow()
     return None
+
+
+class _PandasSlices:
+    """A pandas frame seen as Arrow record batches of SLICE_ROWS rows each.
+
+    Converting it whole would hold a second copy of the frame; one slice at a time keeps the
+    extra memory to one slice while pyarrow encodes and uploads the previous one.
+    """
+
+    SLICE_ROWS = 1_000_000
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+        self.schema = pa.Schema.from_pandas(frame)
+        self.num_rows = len(frame)
+
+    def to_batches(self) -> Iterator[pa.RecordBatch]:
+        for start in range(0, self.num_rows, self.SLICE_ROWS):
+            rows = self.frame.iloc[start : start + self.SLICE_ROWS]
+            yield pa.RecordBatch.from_pandas(rows, schema=self.schema)
 
 
 def _json_default(value: object) -> str:
@@ -59,12 +83,21 @@ def to_json(value: object) -> bytes:
 
 def type_name(value: object) -> str:
     kind = type(value)
-    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
-def write_table(table: pa.Table, filesystem: pafs.FileSystem, path: str) -> None:
-    """Stream the table to Parquet: pyarrow uploads it to S3 in parts as it writes."""
-    pq.write_table(table, path, filesystem=filesystem)
+def write_table(table: pa.Table | _PandasSlices, filesystem: pafs.FileSystem, path: str) -> None:
+    """Stream the table to Parquet: pyarrow uploads it to S3 in parts while it encodes."""
+    with pq.ParquetWriter(path, table.schema, filesystem=filesystem) as writer:
+        if isinstance(table, pa.Table):
+            writer.write_table(table)
+        else:
+            for batch in table.to_batches():
+                writer.write_batch(batch)
 
 
 def write_bytes(data: bytes, filesystem: pafs.FileSystem, path: str) -> None:
@@ -110,7 +143,7 @@ def element_type(annotation: Any) -> Any:
     return annotation
 
 
-def table_metadata(table: pa.Table) -> dict[str, Any]:
+def table_metadata(table: pa.Table | _PandasSlices) -> dict[str, Any]:
     """What the catalog shows other teams: every column with its Arrow type, and the row count."""
     columns = [dg.TableColumn(field.name, str(field.type)) for field in table.schema]
     return {

@@ -61,7 +61,9 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
             else:
                 formats.write_bytes(data, filesystem, path)
         metadata = {"uri": dg.MetadataValue.path(self._uri(path))}
-        context.add_output_metadata(metadata | (formats.table_metadata(table) if table else {}))
+        context.add_output_metadata(
+            metadata | (formats.table_metadata(table) if table is not None else {})
+        )
 
     def load_input(self, context: dg.InputContext) -> Any:
         wanted = context.dagster_type.typing_type
@@ -87,7 +89,9 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
             stem = _stem(store.root, context, partition)
             with self._explained_errors(store.filesystem):
                 stored = store.files(context)
-                kind = next((kind for kind in formats.READ_ORDER if f"{stem}.{kind}" in stored), None)
+                kind = next(
+                    (kind for kind in formats.READ_ORDER if f"{stem}.{kind}" in stored), None
+                )
                 if kind is not None:
                     return self._read(context, store.filesystem, f"{stem}.{kind}", kind, wanted)
             legacy = _legacy_path(store.root, context, partition)
@@ -99,7 +103,12 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         raise self._not_found(context, partition)
 
     def _read(
-        self, context: dg.InputContext, filesystem: pafs.FileSystem, path: str, kind: str, wanted: Any
+        self,
+        context: dg.InputContext,
+        filesystem: pafs.FileSystem,
+        path: str,
+        kind: str,
+        wanted: Any,
     ) -> Any:
         context.log.debug(f"Loading {_name(context)} from {self._uri(path)}")
         if kind == formats.PARQUET:
@@ -121,7 +130,10 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         if context.has_asset_key:
             return context.asset_key.path[0] == self.team
         upstream = context.upstream_output
-        return bool(upstream and (upstream.definition_metadata or {}).get("storage_format") == formats.PICKLE)
+        return bool(
+            upstream
+            and (upstream.definition_metadata or {}).get("storage_format") == formats.PICKLE
+        )
 
     def _check_may_pickle(self, context: dg.OutputContext) -> None:
         if context.has_asset_key and context.asset_key.path[0] != self.team:
@@ -172,7 +184,9 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         return S3 + path if self.base.startswith(S3) else path
 
     def _not_found(self, context: dg.InputContext, partition: str | None) -> dg.Failure:
-        where = " or ".join(repr(base) for base in filter(None, [self.base, self.read_only_fallback]))
+        where = " or ".join(
+            repr(base) for base in filter(None, [self.base, self.read_only_fallback])
+        )
         return dg.Failure(
             f"{_name(context)}{f' partition {partition}' if partition else ''} is not stored "
             f"under {where}. Materialize it in this deployment first; if its owner has, check "
