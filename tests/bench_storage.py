@@ -1,8 +1,8 @@
 """Time, size and memory of the shared IO manager next to the S3 transfer floor and pickle.
 
-Run with `nox -s bench -- --rows 10000000`. One SeaweedFS server on 127.0.0.1; every variant
-runs in its own process in one venv (a generated repo plus pandas and dagster-aws), on the same
-table of typed columns. Peak memory is the process's high-water mark during the operation,
+Run with `nox -s bench -- --only storage --rows 10000000`. One SeaweedFS server on 127.0.0.1;
+every variant runs in its own process in one venv (a generated repo plus pandas and dagster-aws),
+on the same table of typed columns. Peak memory is the process's high-water mark during the operation,
 reset before it starts, minus its memory before the table existed.
 """
 
@@ -16,9 +16,6 @@ from pathlib import Path
 
 BUCKET = "bench"
 KEYS = {"shared": "dagster/bench/table", "pickle": "pickle/bench/table", "floor": "floor/table"}
-
-
-# ---- the child: one variant, one process ---------------------------------------------------
 
 
 def rss_mib(field: str) -> float:
@@ -60,6 +57,7 @@ def timed(action) -> tuple[float, float, object]:
 
 
 def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
+    """Measure one variant; the floor moves the bytes the shared variant stored, as they are."""
     import importlib
 
     import boto3
@@ -109,28 +107,27 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     }
 
 
-# ---- the parent: a server, a venv, one child per variant -----------------------------------
-
-
 def main(rows: int) -> None:
-    from bench import UV, bake, run
+    """Start SeaweedFS, make the venv, and run each variant in a process of its own."""
+    from conftest import bake_template
     from s3_servers import CREDENTIALS, seaweedfs
+    from uv import find_uv_bin
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        (root / "repo").mkdir()
-        repo = bake(root / "repo")
+        repo = bake_template(root)
         venv = root / "venv"
-        run(UV, "venv", "--quiet", "--python", sys.executable, venv, cwd=root)
+        uv = [find_uv_bin(), "--quiet"]
+        subprocess.run([*uv, "venv", "--python", sys.executable, venv], check=True)
         python = venv / "bin" / "python"
-        run(UV, "pip", "install", "--quiet", "--python", python, "--compile-bytecode", "-e", repo,
-            "pandas==3.1.1", "dagster-aws==0.29.27", "boto3==1.44.5", cwd=root)  # fmt: skip
+        subprocess.run([*uv, "pip", "install", "--python", python, "--compile-bytecode", "-e", repo,
+                        "pandas==3.1.1", "dagster-aws==0.29.27", "boto3==1.44.5"], check=True)  # fmt: skip
         package = next((repo / "src").iterdir()).name
         with seaweedfs(root / "seaweedfs", [BUCKET]) as endpoint:
             env = CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint}
             results = {}
             for variant in ["shared", "floor", "pickle"]:
-                command = [python, __file__, "--child", variant, "--rows", str(rows),
+                command = [python, __file__, variant, "--rows", str(rows),
                            "--endpoint", endpoint, "--package", package]  # fmt: skip
                 output = subprocess.run(
                     command, env=env, check=True, capture_output=True, text=True
@@ -157,14 +154,11 @@ def report(rows: int, results: dict[str, dict]) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--child", choices=["shared", "floor", "pickle"])
-    parser.add_argument("--endpoint")
-    parser.add_argument("--package")
+    parser = argparse.ArgumentParser(description="One variant, in its own process (see main).")
+    parser.add_argument("variant", choices=["shared", "floor", "pickle"])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--package", required=True)
     arguments = parser.parse_args()
-    if arguments.child:
-        result = child(arguments.child, arguments.rows, arguments.endpoint, arguments.package)
-        print(json.dumps(result))
-    else:
-        main(arguments.rows)
+    result = child(arguments.variant, arguments.rows, arguments.endpoint, arguments.package)
+    print(json.dumps(result))
