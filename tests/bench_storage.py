@@ -120,7 +120,7 @@ def main(rows: int) -> None:
         uv = [find_uv_bin(), "--quiet"]
         subprocess.run([*uv, "venv", "--python", sys.executable, venv], check=True)
         python = venv / "bin" / "python"
-        subprocess.run([*uv, "pip", "install", "--python", python, "--compile-bytecode", "-e", repo,
+        subprocess.run([*uv, "pip", "install", "--python", python, "-e", repo,
                         "pandas==3.1.1", "dagster-aws==0.29.27", "boto3==1.44.5"], check=True)  # fmt: skip
         package = next((repo / "src").iterdir()).name
         with seaweedfs(root / "seaweedfs", [BUCKET]) as endpoint:

@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 
 PARQUET, JSON, PICKLE = "parquet", "json", "pickle"
 READ_ORDER = (PARQUET, JSON, PICKLE)
-PICKLE_OPT_IN = {"storage_format": PICKLE}
 SUPPORTED = (
     "a pandas or polars DataFrame or a pyarrow Table (stored as Parquet), or dicts, lists, "
     "strings, numbers, booleans, None, dates and datetimes (stored as JSON)"
