@@ -11,6 +11,13 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 TEST_REQUIREMENTS = nox.project.dependency_groups(PYPROJECT, "test")
 
 
+@nox.session(default=False)
+def org(session: nox.Session) -> None:
+    """Check the org settings in templates/org.jinja, in seconds, before the full suite."""
+    session.install("jinja2==3.1.6")
+    session.run("python", "tests/org.py")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Bake every supported combination and check files, hooks and rules."""

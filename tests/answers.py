@@ -1,17 +1,13 @@
 """Answers as the pre_gen hook receives them: the template's defaults, with derived names recomputed."""
 
+from conftest import CONTEXT
+from cookiecutter.prompt import prompt_for_config
+
+# Rendered by cookiecutter itself, so they follow cookiecutter.json (and a fork's owner default).
 DEFAULTS = {
-    "team_name": "Sales Analytics",
-    "team_slug": "sales-analytics",
-    "owner": "@acme/sales-analytics",
-    "deployment": "serverless",
-    "isolation": "code_location",
-    "staging": True,
-    "image_repository": "",
-    "python_version": "3.12",
-    "upstream_assets": "",
-    "conventions": "1",
-    "_org": "templates/org.jinja",
+    name: value
+    for name, value in prompt_for_config({"cookiecutter": CONTEXT}, no_input=True).items()
+    if not name.startswith("__")
 }
 
 

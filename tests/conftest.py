@@ -4,6 +4,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,12 +16,20 @@ from types import ModuleType
 import pytest
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
+from org import ORG_FILE, TEMPLATE, org_problems, org_settings
 from uv import find_uv_bin
 
-TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
 Bake = Callable[..., Path]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop before any test when the org settings break a rule: every test would fail for it."""
+    found = org_problems(org_settings())
+    if found:
+        errors = "".join(f"\nERROR: {problem}." for problem in found)
+        pytest.exit(f"{ORG_FILE} breaks the rules teams rely on:{errors}", returncode=1)
 
 
 def render_hook(name: str, answers: dict, folder: Path) -> Path:
@@ -93,6 +102,19 @@ def commit_template_copy(repo: Path) -> Path:
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "v1", cwd=repo)
     return repo
+
+
+def write_org(template: Path, org: dict) -> None:
+    """Replace a template checkout's org settings, as a platform team does after forking."""
+    settings = f"{{%- set org = {json.dumps(org, indent=4)} -%}}"
+    edit(template / ORG_FILE, r"\{%- set org = .*?-%\}", settings)
+
+
+def edit(path: Path, pattern: str, replacement: str) -> None:
+    """Replace the one match of `pattern` in a file; fail if there is none."""
+    text, count = re.subn(pattern, lambda _: replacement, path.read_text(), flags=re.DOTALL)
+    assert count == 1, f"{pattern!r} matched {count} times in {path}"
+    path.write_text(text)
 
 
 @pytest.fixture(scope="session")

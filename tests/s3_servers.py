@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from org import org_settings
 
 BIN = Path(sys.executable).parent
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -28,7 +29,7 @@ def s3_client(endpoint: str, key_id: str = "test", secret: str = "test"):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
-        region_name="eu-west-1",
+        region_name=org_settings()["region"],
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
     )

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
 from options import supported_combinations
+from org import org_settings
 
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
 
@@ -94,7 +95,7 @@ def test_dagster_cloud_yaml_is_valid_for_the_answers(baked) -> None:
     assert location.build.directory == "."
     hybrid = answers["deployment"] != "serverless"
     platform = answers["deployment"].removeprefix("hybrid-")
-    expected_registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales-analytics"
+    expected_registry = f"{org_settings()['registry']}/sales-analytics"
     assert location.build.registry == (expected_registry if hybrid else None)
     assert location.container_context == (
         {platform: {"env_vars": ["DAGSTER_TEAM=sales-analytics"]}} if hybrid else None

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from conftest import bake_template, run_in_repo
+from org import deployments, org_settings
 from s3_servers import CREDENTIALS, free_port, s3_client, seaweedfs
 
 pytestmark = pytest.mark.e2e
 
-PROD_BUCKET = "acme-dagster-prod"
-A_KEY, B_KEY = "dagster/finance/orders.json", "dagster/sales/uses_finance__orders.json"
+ORG = org_settings()
+PROD = ORG["prod_deployment"]
+PROD_BUCKET, PREFIX = ORG["buckets"][PROD], ORG["storage_prefix"]
+A_KEY, B_KEY = f"{PREFIX}/finance/orders.json", f"{PREFIX}/sales/uses_finance__orders.json"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory):
-    """A SeaweedFS server with the org's prod bucket only (staging is left missing on purpose)."""
+    """A SeaweedFS server with the org's prod bucket."""
     with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), [PROD_BUCKET]) as endpoint:
         yield endpoint
 
@@ -56,9 +59,7 @@ def materialize(repo: Path, key: str, env: dict[str, str], check: bool = True):
     return run_in_repo(repo, *command, env=env, check=check)
 
 
-def in_dagster_plus(
-    endpoint: str, deployment: str = "prod", branch: bool = False
-) -> dict[str, str]:
+def in_dagster_plus(endpoint: str, deployment: str = PROD, branch: bool = False) -> dict[str, str]:
     env = CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "DAGSTER_CLOUD_DEPLOYMENT_NAME": deployment}
     return env | ({"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"} if branch else {})
 
@@ -84,8 +85,8 @@ def test_branch_runs_never_touch_prod_and_still_read_it(teams, s3) -> None:
         prod_before["ETag"],
         prod_before["LastModified"],
     )
-    assert s3_value(s3, "dagster-branches/pr-7/finance/orders.json") == s3_value(s3, A_KEY)
-    assert s3_value(s3, "dagster-branches/pr-8/sales/uses_finance__orders.json") == {
+    assert s3_value(s3, f"{PREFIX}-branches/pr-7/finance/orders.json") == s3_value(s3, A_KEY)
+    assert s3_value(s3, f"{PREFIX}-branches/pr-8/sales/uses_finance__orders.json") == {
         "source": "finance/orders",
         "rows": 2,
     }
@@ -95,7 +96,7 @@ def test_team_b_loads_team_a_asset_from_the_local_shared_directory(teams, tmp_pa
     local = {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)}
     materialize(teams["a"], "finance/orders", local)
     materialize(teams["b"], "sales/uses_finance__orders", local)
-    stored = tmp_path / "dagster" / "sales" / "uses_finance__orders.json"
+    stored = tmp_path / PREFIX / "sales" / "uses_finance__orders.json"
     assert json.loads(stored.read_text()) == {"source": "finance/orders", "rows": 2}
 
 
@@ -103,7 +104,7 @@ def test_a_hand_edited_storage_is_caught_by_tests_and_fails_runs_clearly(teams, 
     materialize(teams["a"], "finance/orders", in_dagster_plus(s3))
     storage = teams["b"] / "src" / "sales" / "storage.py"
     original = storage.read_text()
-    storage.write_text(original.replace('PREFIX = "dagster"', 'PREFIX = "sales-only"'))
+    storage.write_text(original.replace(f'PREFIX = "{PREFIX}"', 'PREFIX = "sales-only"'))
     try:
         tests = run_in_repo(teams["b"], "uv", "run", "--no-sync", "pytest", "-q", check=False)
         run = materialize(
@@ -115,15 +116,16 @@ def test_a_hand_edited_storage_is_caught_by_tests_and_fails_runs_clearly(teams, 
     assert "storage.py no longer matches the org's shared storage" in tests.stdout
     assert run.returncode != 0
     assert (
-        "finance/orders is not stored under 's3://acme-dagster-prod/sales-only'"
+        f"finance/orders is not stored under 's3://{PROD_BUCKET}/sales-only'"
         in run.stdout + run.stderr
     )
 
 
-def test_a_missing_bucket_fails_with_bucket_and_endpoint_named(teams, s3) -> None:
-    run = materialize(teams["a"], "finance/orders", in_dagster_plus(s3, "staging"), check=False)
+def test_a_missing_bucket_fails_with_bucket_and_endpoint_named(teams, tmp_path: Path) -> None:
+    with seaweedfs(tmp_path, buckets=[]) as empty:
+        run = materialize(teams["a"], "finance/orders", in_dagster_plus(empty), check=False)
     assert run.returncode != 0
-    assert f"Cannot use S3 bucket 'acme-dagster-staging' at {s3}" in run.stdout + run.stderr
+    assert f"Cannot use S3 bucket {PROD_BUCKET!r} at {empty}" in run.stdout + run.stderr
 
 
 def test_an_unreachable_endpoint_fails_quickly_with_bucket_and_endpoint_named(teams) -> None:
@@ -132,7 +134,7 @@ def test_an_unreachable_endpoint_fails_quickly_with_bucket_and_endpoint_named(te
     run = materialize(teams["a"], "finance/orders", in_dagster_plus(endpoint), check=False)
     elapsed = time.monotonic() - started
     assert run.returncode != 0
-    assert f"Cannot use S3 bucket 'acme-dagster-prod' at {endpoint}" in run.stdout + run.stderr
+    assert f"Cannot use S3 bucket {PROD_BUCKET!r} at {endpoint}" in run.stdout + run.stderr
     assert elapsed < 60, f"took {elapsed:.0f} s"
 
 
@@ -151,6 +153,6 @@ def test_an_unknown_deployment_fails_at_load_time_naming_the_known_ones(teams) -
     )
     assert run.returncode != 0
     assert (
-        "No shared storage for Dagster+ deployment 'sandbox'; known deployments: prod, staging"
-        in run.stdout + run.stderr
+        "No shared storage for Dagster+ deployment 'sandbox'; known deployments: "
+        f"{', '.join(deployments(ORG))}" in run.stdout + run.stderr
     )

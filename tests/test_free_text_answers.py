@@ -17,13 +17,13 @@ TRICKY = [
     "{{ cookiecutter.team_slug }}", "{% if true %}x{% endif %}", "${{ github.token }}", "${{",
     "'", '"', '"""', "\\", "\n", "\r\n", "\t", "\x00", "#", ": ", "- ", "&anchor", "*alias", "!tag",
     "|", ">", "%", "@", "`", "[", "]", "{", "}", "---", "...", "key: value", "\u2028", "\ufeff",
-    "é", "数据", "🙂", "NULL", "true", "yes", "off", "~", "0x1F", "1e3", "x" * 300, " ", "", "finance/revenue", "@acme/x", "ghcr.io/acme/x",
+    "é", "数据", "🙂", "NULL", "true", "yes", "off", "~", "0x1F", "1e3", "x" * 300, " ", "", "finance/revenue", "@example-org/x", "ghcr.io/example-org/x",
 ]  # fmt: skip
 VALID = {
     "team_name": "Sales Analytics",
     "team_slug": "sales",
-    "owner": "@acme/sales",
-    "image_repository": "ghcr.io/acme/sales",
+    "owner": "@example-org/sales",
+    "image_repository": "ghcr.io/example-org/sales",
     "upstream_assets": "finance/revenue",
 }
 printable = st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=12)

@@ -47,3 +47,20 @@ def test_every_route_refuses_with_the_same_message(
     assert result.returncode != 0
     assert MESSAGE in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ROUTES)
+def test_a_person_generating_sees_the_next_steps(
+    name: str, template_repo: Path, tmp_path: Path
+) -> None:
+    result = route(name, template_repo, tmp_path)
+    assert "Created sales-analytics/ for Sales Analytics. Next:" in result.stdout
+
+
+def test_cruft_diff_renders_the_template_without_the_next_steps(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    route("cruft-create", template_repo, tmp_path)
+    diff = cli("cruft", "diff", "--exit-code", cwd=tmp_path / "sales-analytics")
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    assert diff.stdout == ""

@@ -77,12 +77,14 @@ def test_package_names_that_would_break_imports_are_refused(
     assert pre_gen.problems(answers(team_slug=slug)) == [message]
 
 
-@pytest.mark.parametrize("owner", ["@acme/sales-analytics", "@octocat", "data@acme.example.com"])
+@pytest.mark.parametrize("owner", ["@example-org/sales-analytics", "@octocat", "data@example.com"])
 def test_github_owners_are_accepted(pre_gen, owner: str) -> None:
     assert pre_gen.problems(answers(owner=owner)) == []
 
 
-@pytest.mark.parametrize("owner", ["acme", "@", "@acme/", "@-acme", "@acme/sales team"])
+@pytest.mark.parametrize(
+    "owner", ["example-org", "@", "@example-org/", "@-example", "@example-org/sales team"]
+)
 def test_bad_owners_are_refused(pre_gen, owner: str) -> None:
     assert pre_gen.problems(answers(owner=owner)) == [
         f"owner {owner!r} is not a GitHub owner. Use @org/team, @user or an email address"
@@ -127,7 +129,7 @@ def test_plain_team_names_in_any_script_are_accepted(pre_gen, name: str) -> None
     "repository",
     [
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales",
-        "ghcr.io/acme/sales",
+        "ghcr.io/example-org/sales",
         "localhost:5000/sales",
     ],
 )
@@ -136,7 +138,8 @@ def test_image_repositories_are_accepted_with_hybrid(pre_gen, repository: str) -
 
 
 @pytest.mark.parametrize(
-    "repository", ["sales", "ghcr.io/acme/sales:latest", "GHCR.io/acme/sales", "https://ghcr.io/x"]
+    "repository",
+    ["sales", "ghcr.io/example-org/sales:latest", "GHCR.io/example-org/sales", "https://ghcr.io/x"],
 )
 def test_malformed_image_repositories_are_refused(pre_gen, repository: str) -> None:
     assert pre_gen.problems(answers(deployment="hybrid-ecs", image_repository=repository)) == [
@@ -146,7 +149,7 @@ def test_malformed_image_repositories_are_refused(pre_gen, repository: str) -> N
 
 
 def test_image_repository_with_serverless_is_refused(pre_gen) -> None:
-    assert pre_gen.problems(answers(image_repository="ghcr.io/acme/sales")) == [
+    assert pre_gen.problems(answers(image_repository="ghcr.io/example-org/sales")) == [
         "image_repository is set but Serverless builds no image. Leave it blank or choose a "
         "hybrid-* deployment"
     ]

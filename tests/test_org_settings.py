@@ -1,61 +1,156 @@
-"""The platform team's org settings follow AWS's and Dagster+'s rules before any team uses them.
+"""The org settings follow AWS's and Dagster+'s rules, and each mistake gets its own message.
 
 These values are not answers: no hook can see them and no team can change them, so they are
-checked here, where the platform team runs the tests after editing templates/org.jinja.
+checked here, where the platform team runs `uvx nox -s org` after editing templates/org.jinja.
 """
 
-import re
+import subprocess
+import sys
 
 import pytest
-from org import org_settings
+from org import TEMPLATE, bucket_problems, org_problems, org_settings
 
-BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
-RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-DEPLOYMENT = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-STORAGE_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*")
-
-
-def is_valid_bucket(name: str) -> bool:
-    """AWS's naming rules for general-purpose S3 buckets."""
-    return bool(
-        BUCKET.fullmatch(name)
-        and ".." not in name
-        and not IP_ADDRESS.fullmatch(name)
-        and not name.startswith(RESERVED_PREFIXES)
-        and not name.endswith(RESERVED_SUFFIXES)
-    )
+VALID = {
+    "organization": "globex",
+    "prod_deployment": "live",
+    "staging_deployment": "",
+    "buckets": {"live": "globex-dagster-live"},
+    "storage_prefix": "assets/dagster",
+    "region": "us-gov-west-1",
+    "local_storage_dir": "/srv/shared-storage",
+    "registry": "registry.globex.example:5000/data",
+}
 
 
-@pytest.mark.parametrize("name", ["abc", "acme-dagster-prod", "acme.dagster.2026", "a" * 63])
+def test_the_org_settings_in_this_checkout_are_valid() -> None:
+    assert org_problems(org_settings()) == []
+
+
+def test_another_valid_org_is_accepted() -> None:
+    assert org_problems(VALID) == []
+
+
+@pytest.mark.parametrize("name", ["abc", "globex-dagster-prod", "globex.dagster.2026", "a" * 63])
 def test_valid_bucket_names_pass(name: str) -> None:
-    assert is_valid_bucket(name)
+    assert bucket_problems(name) == []
 
 
 @pytest.mark.parametrize(
     "name",
-    ["ab", "a" * 64, "Acme", "acme_prod", "-acme", "acme-", "acme..prod", "192.168.5.4",
-     "xn--acme", "sthree-acme", "amzn-s3-demo-acme", "acme-s3alias", "acme--ol-s3", "acme.mrap",
-     "acme--x-s3", "acme--table-s3"],
+    ["ab", "a" * 64, "Globex", "globex_prod", "-globex", "globex-", "globex..prod", "192.168.5.4",
+     "xn--globex", "sthree-globex", "amzn-s3-demo-globex", "globex-s3alias", "globex--ol-s3",
+     "globex.mrap", "globex--x-s3", "globex--table-s3"],
 )  # fmt: skip
-def test_invalid_bucket_names_fail(name: str) -> None:
-    assert not is_valid_bucket(name)
+def test_invalid_bucket_names_are_refused(name: str) -> None:
+    assert org_problems(VALID | {"buckets": {"live": name}}) == [
+        f"buckets has {name!r}, which is not a valid S3 bucket name. Use 3 to 63 lowercase "
+        "letters, digits, '-' and '.', starting and ending with a letter or digit"
+    ]
 
 
-def test_every_bucket_follows_aws_naming_rules() -> None:
-    buckets = org_settings()["buckets"].values()
-    assert [bucket for bucket in buckets if not is_valid_bucket(bucket)] == []
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            {"organization": "Globex Corp"},
+            "organization 'Globex Corp' is not a Dagster+ organisation name. Use the name in "
+            "your Dagster+ URL (<organization>.dagster.cloud): lowercase letters, digits and '-'",
+            id="organization",
+        ),
+        pytest.param(
+            {"prod_deployment": "Live_Prod", "buckets": {"Live_Prod": "globex-dagster-live"}},
+            "buckets has a key 'Live_Prod', which is not a Dagster+ deployment name. Use "
+            "lowercase letters, digits and single '-' (Dagster+ refuses '_' and capitals)",
+            id="deployment-name",
+        ),
+        pytest.param(
+            {"prod_deployment": "production"},
+            "prod_deployment 'production' has no bucket: the keys of buckets are the deployment "
+            "names ('live'). Add 'production' to buckets or rename the key to match",
+            id="prod-without-bucket",
+        ),
+        pytest.param(
+            {"staging_deployment": "staging"},
+            "staging_deployment 'staging' has no bucket: the keys of buckets are the deployment "
+            "names ('live'). Add 'staging' to buckets or rename the key to match",
+            id="staging-without-bucket",
+        ),
+        pytest.param(
+            {"staging_deployment": "qa", "buckets": {"live": "globex-x", "qa": "globex-x"}},
+            "buckets gives two deployments the same bucket. Give each deployment its own "
+            "bucket, so staging runs can never overwrite production data",
+            id="shared-bucket",
+        ),
+        pytest.param(
+            {"storage_prefix": "/dagster/"},
+            "storage_prefix '/dagster/' is not a plain S3 key prefix. Use lowercase letters, "
+            "digits, '-' and '_', with '/' between parts and none at the ends",
+            id="storage-prefix",
+        ),
+        pytest.param(
+            {"region": "Frankfurt"},
+            "region 'Frankfurt' is not an AWS region. Write it like us-east-1",
+            id="region",
+        ),
+        pytest.param(
+            {"local_storage_dir": "shared-storage"},
+            "local_storage_dir 'shared-storage' is not an absolute path. Start it with '/' or "
+            "'~/', without environment variables or a trailing '/'",
+            id="local-dir-relative",
+        ),
+        pytest.param(
+            {"local_storage_dir": "$HOME/shared"},
+            "local_storage_dir '$HOME/shared' is not an absolute path. Start it with '/' or "
+            "'~/', without environment variables or a trailing '/'",
+            id="local-dir-variable",
+        ),
+        pytest.param(
+            {"registry": "globexcorp"},
+            "registry 'globexcorp' is not a registry reference. Write a host with a '.' or a "
+            "port, optionally followed by a path, without a scheme or tag, like "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com, ghcr.io/<github org> or docker.io/<org>",
+            id="registry-docker-hub-short-name",
+        ),
+        pytest.param(
+            {"registry": "https://ghcr.io/globex"},
+            "registry 'https://ghcr.io/globex' is not a registry reference. Write a host with a "
+            "'.' or a port, optionally followed by a path, without a scheme or tag, like "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com, ghcr.io/<github org> or docker.io/<org>",
+            id="registry-scheme",
+        ),
+        pytest.param(
+            {"owner": "@globex"},
+            "owner is not an org setting. Remove it",
+            id="unknown-key",
+        ),
+    ],
+)
+def test_each_invalid_value_gets_its_message(change: dict, message: str) -> None:
+    assert org_problems(VALID | change) == [message]
 
 
-def test_every_deployment_has_a_bucket_and_a_dagster_plus_name() -> None:
-    org = org_settings()
-    deployments = [org["prod_deployment"]] + (
-        [org["staging_deployment"]] * bool(org["staging_deployment"])
+def test_a_missing_key_is_named() -> None:
+    settings = {key: value for key, value in VALID.items() if key != "region"}
+    assert org_problems(settings) == [
+        "region is missing. Add it (see the docs' platform-team page)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "registry",
+    ["123456789012.dkr.ecr.us-east-1.amazonaws.com", "ghcr.io/globex", "docker.io/globex",
+     "localhost:5000", "registry.globex.example:5000/data/teams"],
+)  # fmt: skip
+def test_registries_that_docker_pushes_to_are_accepted(registry: str) -> None:
+    assert org_problems(VALID | {"registry": registry}) == []
+
+
+def test_the_command_reports_the_settings_it_checked() -> None:
+    result = subprocess.run(
+        [sys.executable, "tests/org.py"], cwd=TEMPLATE, capture_output=True, text=True, check=False
     )
-    assert sorted(org["buckets"]) == sorted(deployments)
-    assert [name for name in deployments if not DEPLOYMENT.fullmatch(name)] == []
-
-
-def test_storage_prefix_is_a_plain_s3_key_prefix() -> None:
-    assert STORAGE_PREFIX.fullmatch(org_settings()["storage_prefix"])
+    org = org_settings()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        f"templates/org.jinja is valid: organization {org['organization']}, deployments "
+    )

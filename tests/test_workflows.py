@@ -10,14 +10,15 @@ import pytest
 import yaml
 from conftest import TEMPLATE, bake_template, git
 from options import supported_combinations
+from org import org_settings
 
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"uses: [\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 REGISTRIES = [
     pytest.param({"deployment": "hybrid-k8s", "image_repository": repo}, id=f"hybrid-k8s:{kind}")
     for kind, repo in [
-        ("ghcr", "ghcr.io/acme/sales"),
-        ("docker", "registry.example.com/acme/sales"),
+        ("ghcr", "ghcr.io/example-org/sales"),
+        ("docker", "registry.example.com/example-org/sales"),
     ]
 ]
 
@@ -112,20 +113,22 @@ def test_events_deploy_to_the_right_deployments_with_the_answers(repo) -> None:
     answers, path = repo
     deploy = yaml.safe_load((path / ".github/workflows/deploy.yml").read_text())
     events, job = deploy[True], deploy["jobs"]["deploy"]  # YAML 1.1 reads the key `on` as True
+    org = org_settings()
     own = "sales-analytics-" if answers.get("isolation") == "deployment" else ""
+    prod, staging = own + org["prod_deployment"], own + org["staging_deployment"]
     assert events["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
-    if answers.get("staging", True):
+    if answers.get("staging", True) and org["staging_deployment"]:
         assert events["push"]["branches"] == ["main", "staging"]
         assert "workflow_dispatch" in events
         assert job["env"]["DEPLOYMENT"] == (
             "${{ (github.event_name == 'workflow_dispatch' || github.ref_name == 'staging') "
-            f"&& '{own}staging' || '{own}prod' }}}}"
+            f"&& '{staging}' || '{prod}' }}}}"
         )
     else:
         assert events["push"]["branches"] == ["main"]
         assert "workflow_dispatch" not in events
-        assert job["env"]["DEPLOYMENT"] == f"{own}prod"
-    assert deploy["env"]["DAGSTER_CLOUD_ORGANIZATION"] == "acme"
+        assert job["env"]["DEPLOYMENT"] == prod
+    assert deploy["env"]["DAGSTER_CLOUD_ORGANIZATION"] == org["organization"]
     assert deploy["env"]["PYTHON_VERSION"] == answers.get("python_version", "3.12")
     steps = {step["name"]: step for step in job["steps"]}
     assert steps["Start the deploy session"]["with"]["location_names"] == '["sales-analytics"]'
@@ -133,10 +136,7 @@ def test_events_deploy_to_the_right_deployments_with_the_answers(repo) -> None:
         assert deploy["env"]["ENABLE_FAST_DEPLOYS"] == "true"
         assert "ci build" in steps["Build"]["with"]["command"]
     else:
-        registry = (
-            answers["image_repository"]
-            or "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales-analytics"
-        )
+        registry = answers["image_repository"] or f"{org['registry']}/sales-analytics"
         assert (
             steps["Build and push the image"]["with"]["tags"] == registry + ":${{ env.IMAGE_TAG }}"
         )

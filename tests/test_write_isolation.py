@@ -10,11 +10,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from conftest import bake_template
+from org import org_settings
 from s3_servers import moto_with_iam, s3_client
 
 pytestmark = pytest.mark.e2e
 
-BUCKET = "acme-dagster-prod"
+ORG = org_settings()
+BUCKET, PREFIX = ORG["buckets"][ORG["prod_deployment"]], ORG["storage_prefix"]
 SETUP_CALLS = 7  # create_bucket + (create_user, put_user_policy, create_access_key) per team
 
 
@@ -29,8 +31,10 @@ def team_clients(tmp_path_factory: pytest.TempPathFactory):
         for slug in ("finance", "sales")
     }
     with moto_with_iam(SETUP_CALLS) as endpoint:
+        # S3 refuses us-east-1, its default, as an explicit location constraint.
+        location = {"CreateBucketConfiguration": {"LocationConstraint": ORG["region"]}}
         s3_client(endpoint).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            Bucket=BUCKET, **(location if ORG["region"] != "us-east-1" else {})
         )
         iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="setup", aws_secret_access_key="setup")  # fmt: skip
@@ -55,12 +59,12 @@ def allowed(call) -> bool:
 @pytest.mark.parametrize(
     ("team", "key", "expected"),
     [
-        ("finance", "dagster/finance/orders", True),
-        ("finance", "dagster/storage/run-1/step/result", True),
-        ("finance", "dagster-branches/pr-7/finance/orders", True),
-        ("sales", "dagster/finance/orders", False),
-        ("sales", "dagster-branches/pr-7/finance/orders", False),
-        ("sales", "dagster/sales/uses_finance__orders", True),
+        ("finance", f"{PREFIX}/finance/orders", True),
+        ("finance", f"{PREFIX}/storage/run-1/step/result", True),
+        ("finance", f"{PREFIX}-branches/pr-7/finance/orders", True),
+        ("sales", f"{PREFIX}/finance/orders", False),
+        ("sales", f"{PREFIX}-branches/pr-7/finance/orders", False),
+        ("sales", f"{PREFIX}/sales/uses_finance__orders", True),
         ("sales", "elsewhere/finance/orders", False),
     ],
 )
@@ -72,8 +76,8 @@ def test_teams_write_only_their_own_prefix(
 
 
 def test_every_team_reads_every_teams_assets(team_clients) -> None:
-    team_clients["finance"].put_object(Bucket=BUCKET, Key="dagster/finance/revenue", Body=b"42")
-    body = team_clients["sales"].get_object(Bucket=BUCKET, Key="dagster/finance/revenue")["Body"]
+    team_clients["finance"].put_object(Bucket=BUCKET, Key=f"{PREFIX}/finance/revenue", Body=b"42")
+    body = team_clients["sales"].get_object(Bucket=BUCKET, Key=f"{PREFIX}/finance/revenue")["Body"]
     assert body.read() == b"42"
 
 

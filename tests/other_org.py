@@ -1,0 +1,13 @@
+"""A second, valid org that differs from this checkout's in every value a test could lean on."""
+
+GLOBEX = {
+    "organization": "globex",
+    "prod_deployment": "live",
+    "staging_deployment": "preprod",
+    "buckets": {"live": "globex-data-live", "preprod": "globex-data-preprod"},
+    "storage_prefix": "assets/dagster",
+    "region": "us-east-1",
+    "local_storage_dir": "~/.globex/shared-assets",
+    "registry": "ghcr.io/globex",
+}
+GITHUB_ORG = "globex"
