@@ -49,7 +49,7 @@ def orders() -> pd.DataFrame:
             "name": ["alpha", None, "gamma"],
             "count": [1, 2, 3],
             "price": [1.5, None, 2.25],
-            "at": pd.to_datetime(["2024-01-31 12:00", None, "2024-02-01"], utc=True),
+            "at": pd.to_datetime(["2024-01-31 12:00", None, "2024-02-01 00:00"], utc=True),
             "nothing": [None, None, None],
         }
     )
