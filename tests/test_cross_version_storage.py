@@ -231,8 +231,10 @@ def pyarrow_example() -> str:
     return re.sub(r'"[^"/]+/[^"/]+/finance/', f'"{BUCKET}/{PREFIX}/finance/', code)
 
 
-def test_pyarrow_alone_reads_the_documented_paths(published_on_s3) -> None:
+def test_pyarrow_alone_reads_the_documented_paths(published_on_s3, monkeypatch) -> None:
     """The docs' example runs here, in the test venv, which has pyarrow and no Dagster."""
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
     code = pyarrow_example().replace(
         "fs.S3FileSystem(", f"fs.S3FileSystem(endpoint_override={published_on_s3!r}, "
     )
