@@ -75,7 +75,9 @@ from typing import Any
 import dagster as dg
 import {library}
 
-ORDERS, DAILY, SECRET = (dg.AssetSpec(key=["finance", name]) for name in ["orders", "daily_orders", "secret"])
+ORDERS, SECRET = (dg.AssetSpec(key=["finance", name]) for name in ["orders", "secret"])
+DAYS = dg.StaticPartitionsDefinition(["2024-01-01", "2024-01-02"])
+DAILY = dg.AssetSpec(key=["finance", "daily_orders"], partitions_def=DAYS)
 
 
 def versions() -> dict[str, Any]:
