@@ -1,5 +1,10 @@
 """Sessions for the template repository. `nox` runs the default ones, exactly what CI runs."""
 
+import hashlib
+import json
+import re
+from pathlib import Path
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -9,6 +14,8 @@ nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 TEST_REQUIREMENTS = nox.project.dependency_groups(PYPROJECT, "test")
+# A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
+EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
 
 
 @nox.session(default=False)
@@ -34,7 +41,7 @@ def matrix(session: nox.Session) -> None:
 
 @nox.session
 def e2e(session: nox.Session) -> None:
-    """Two generated repos exchange assets through real S3 servers and the local default."""
+    """Repos exchange assets on real S3 servers, watch contracts, and take template updates."""
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "-m", "e2e", "--durations=0", *session.posargs)
 
@@ -48,10 +55,50 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the docs site strictly: any warning fails."""
+    """Build the docs site strictly: any warning, or anything loaded from another host, fails."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
-    site = f"{session.create_tmp()}/site"
-    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+    site = Path(session.create_tmp()) / "site"
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"}
+    )
+    external = sorted(
+        f"{page.relative_to(site)}: {url}"
+        for page in site.rglob("*.html")
+        for url in EXTERNAL_ASSET.findall(page.read_text())
+    )
+    if external:
+        session.error("Pages load from other hosts, so they break offline:\n" + "\n".join(external))
+
+
+@nox.session(default=False, venv_backend="none")
+def diagrams(session: nox.Session) -> None:
+    """Render docs/diagrams/*.mmd to SVG with mermaid-cli, so the site draws them offline.
+
+    Needs Node.js and a Chromium (`CHROMIUM`, default /usr/bin/chromium). Each SVG starts with
+    the hash of its source, which the docs tests compare.
+    """
+    tmp = Path(session.create_tmp())
+    browser = {
+        "executablePath": session.env.get("CHROMIUM", "/usr/bin/chromium"),
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    }
+    (tmp / "puppeteer.json").write_text(json.dumps(browser))
+    (tmp / "mermaid.json").write_text(json.dumps({"flowchart": {"htmlLabels": False}}))
+    for source in sorted(Path("docs/diagrams").glob("*.mmd")):
+        svg = source.with_suffix(".svg")
+        session.run(
+            "npx", "--yes", "-p", "@mermaid-js/mermaid-cli@11.17.0", "mmdc",
+            "-p", str(tmp / "puppeteer.json"), "-c", str(tmp / "mermaid.json"),
+            "-t", "neutral", "-b", "white", "-i", str(source), "-o", str(svg),
+            env={"PUPPETEER_SKIP_DOWNLOAD": "1"}, external=True,
+        )  # fmt: skip
+        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text().rstrip()}\n")
+
+
+def diagram_stamp(source: Path) -> str:
+    """The first line of a rendered diagram: which source, at which content."""
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    return f"<!-- rendered from {source.name} sha256:{digest} by nox -s diagrams -->"
 
 
 @nox.session(default=False)

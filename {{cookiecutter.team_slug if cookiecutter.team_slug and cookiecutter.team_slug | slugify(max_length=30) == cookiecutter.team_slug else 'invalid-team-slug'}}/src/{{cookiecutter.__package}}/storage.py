@@ -15,10 +15,9 @@ import dagster as dg
 from {{ team.package }}.storage_io_manager import SharedStorageIOManager
 
 BUCKETS = {
-    "{{ team.prod_deployment }}": "{{ org.buckets[org.prod_deployment] }}",
-{%- if team.staging_deployment %}
-    "{{ team.staging_deployment }}": "{{ org.buckets[org.staging_deployment] }}",
-{%- endif %}
+{%- for deployment, bucket in team.buckets.items() %}
+    "{{ deployment }}": "{{ bucket }}",
+{%- endfor %}
 }
 BRANCH_BASE = "{{ team.prod_deployment }}"
 PREFIX = "{{ org.storage_prefix }}"
