@@ -42,7 +42,9 @@ def table(rows: int):
             "quantity": generator.integers(0, 1_000, rows, dtype="int32"),
             "paid": generator.random(rows) < 0.5,
             "at": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(rows), "s"),
-            "region": pd.Series(np.array(["eu-west", "us-east", "ap-south"])[np.arange(rows) % 3], dtype="str"),  # fmt: skip
+            "region": pd.Series(
+                np.array(["eu-west", "us-east", "ap-south"])[np.arange(rows) % 3], dtype="str"
+            ),  # fmt: skip
         }
     )
 

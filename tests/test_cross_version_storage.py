@@ -118,7 +118,13 @@ READERS = {
 EXPECTED_ROWS = [
     {"name": "alpha", "count": 1, "price": 1.5, "at": "2024-01-31T12:00:00+00:00", "nothing": None},
     {"name": None, "count": 2, "price": None, "at": None, "nothing": None},
-    {"name": "gamma", "count": 3, "price": 2.25, "at": "2024-02-01T00:00:00+00:00", "nothing": None},
+    {
+        "name": "gamma",
+        "count": 3,
+        "price": 2.25,
+        "at": "2024-02-01T00:00:00+00:00",
+        "nothing": None,
+    },
 ]
 EXPECTED_DAILY = {day: [{"day": day, "amount": 10}] for day in ["2024-01-01", "2024-01-02"]}
 
