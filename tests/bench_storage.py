@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 BUCKET = "bench"
@@ -44,7 +45,7 @@ def table(rows: int):
             "at": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(rows), "s"),
             "region": pd.Series(
                 np.array(["eu-west", "us-east", "ap-south"])[np.arange(rows) % 3], dtype="str"
-            ),  # fmt: skip
+            ),
         }
     )
 
@@ -88,7 +89,7 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     frame = table(rows)
     frame_mib = frame.memory_usage(deep=True).sum() / 2**20
     output = dg.build_output_context(asset_key=key)
-    write, write_peak, _ = timed(lambda: io_manager.handle_output(output, frame))
+    write, write_peak, _ = timed(partial(io_manager.handle_output, output, frame))
     write_peak += frame_mib  # the frame existed before the peak was reset
     del frame
     load = dg.build_input_context(
@@ -97,7 +98,7 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
         dagster_type=dg.PythonObjectDagsterType(pd.DataFrame),
     )
     read, read_peak, loaded = timed(lambda: io_manager.load_input(load))
-    assert len(loaded) == rows and list(loaded.columns)[0] == "id"
+    assert len(loaded) == rows and next(iter(loaded.columns)) == "id"
     size = client.head_object(Bucket=BUCKET, Key=stored)["ContentLength"]
     return {
         "write_s": write,
