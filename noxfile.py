@@ -29,7 +29,16 @@ def org(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Bake every supported combination and check files, hooks and rules."""
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", *(session.posargs or ["-m", "not generated and not e2e"]))
+    session.run(
+        "pytest", *(session.posargs or ["-m", "not generated and not e2e and not executable"])
+    )
+
+
+@nox.session
+def executable(session: nox.Session) -> None:
+    """Build the Serverless default's executable from uv.lock and serve it like Dagster+."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "executable", "--durations=0", "-s", *session.posargs)
 
 
 @nox.session
@@ -112,6 +121,9 @@ def bake(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Time baking, bake-to-green and definitions loading against create-dagster, side by side."""
+    """Time the template against create-dagster, and shared storage against S3 and pickle.
+
+    `nox -s bench -- --repeats 5 --rows 10000000`; `--only storage` or `--only template`.
+    """
     session.install(*TEST_REQUIREMENTS, "create-dagster==1.13.27")
     session.run("python", "tests/bench.py", *session.posargs)

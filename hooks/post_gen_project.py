@@ -57,13 +57,16 @@ record_template_commit()
 if not rendered_for_comparison(Path.cwd().resolve()):
     print(
         f"""
-Created {answers["team_slug"]}/ for {answers["team_name"]}. Next:
+Created {answers["team_slug"]}/ for {answers["team_name"]}. Next, make the first commit on
+main, with the uv.lock that CI and the deploy install from:
 
     cd {answers["team_slug"]}
-    git init && git add -A && git commit -m "Start from dagster-team-template"
-    uv sync && uv run pytest
-    uv run dg dev
+    git init -b main
+    uv sync
+    git add -A
+    git commit -m "Start from dagster-team-template"
 
-Then push it to GitHub and add the secrets its README lists.
+`uv run dg dev` runs it locally. Create the GitHub repository, set what the README's Deploy
+section lists, then push main: it deploys once CI passes.
 """
     )

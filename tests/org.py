@@ -6,6 +6,7 @@ Run it alone after an edit (`uvx nox -s org`, or `python tests/org.py` with jinj
 the template's tests also refuse to start while the settings break a rule.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 ORG_FILE = "templates/org.jinja"
 KEYS = (
     "organization",
+    "github_organization",
     "prod_deployment",
     "staging_deployment",
     "buckets",
@@ -26,6 +28,7 @@ KEYS = (
 )
 
 ORGANIZATION = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+GITHUB_ORGANIZATION = re.compile(r"[A-Za-z0-9](-?[A-Za-z0-9]){0,38}")
 DEPLOYMENT = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -103,6 +106,11 @@ def org_problems(org: dict) -> list[str]:
             "name in your Dagster+ URL (<organization>.dagster.cloud): lowercase letters, "
             "digits and '-'"
         )
+    if not GITHUB_ORGANIZATION.fullmatch(org["github_organization"]):
+        problems.append(
+            f"github_organization {org['github_organization']!r} is not a GitHub organisation "
+            "name. Use the name in your GitHub URL (github.com/<organization>)"
+        )
     problems += deployment_problems(org)
     for bucket in org["buckets"].values():
         problems += bucket_problems(bucket)
@@ -133,8 +141,25 @@ def org_problems(org: dict) -> list[str]:
     return problems
 
 
+def owner_default_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
+    """cookiecutter.json cannot read this file, so its owner default repeats the GitHub org."""
+    owner = json.loads((template / "cookiecutter.json").read_text())["owner"]
+    if not owner.startswith(f"@{org['github_organization']}/"):
+        return [
+            f"The owner default in cookiecutter.json, {owner!r}, is not in github_organization "
+            f"{org['github_organization']!r}. Start it with '@{org['github_organization']}/'"
+        ]
+    return []
+
+
+def checkout_problems(template: Path = TEMPLATE) -> list[str]:
+    """Every problem with a checkout's org values: the org file, then what must agree with it."""
+    org = org_settings(template)
+    return org_problems(org) or owner_default_problems(org, template)
+
+
 def main() -> int:
-    found = org_problems(org_settings())
+    found = checkout_problems()
     if found:
         print(f"{ORG_FILE} breaks the rules teams rely on:", file=sys.stderr)
         print("".join(f"ERROR: {problem}.\n" for problem in found), file=sys.stderr, end="")

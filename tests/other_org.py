@@ -2,6 +2,7 @@
 
 GLOBEX = {
     "organization": "globex",
+    "github_organization": "globex",
     "prod_deployment": "live",
     "staging_deployment": "preprod",
     "buckets": {"live": "globex-data-live", "preprod": "globex-data-preprod"},
@@ -10,4 +11,3 @@ GLOBEX = {
     "local_storage_dir": "~/.globex/shared-assets",
     "registry": "ghcr.io/globex",
 }
-GITHUB_ORG = "globex"

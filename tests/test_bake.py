@@ -31,6 +31,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".template-answers.json",
         "README.md",
         "alert_policies.yaml",
+        "ci/team-checks.sh",
         "dagster_cloud.yaml",
         "deploy/iam-policy.json",
         "pyproject.toml",
@@ -39,7 +40,8 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
         f"src/{package}/defs/upstreams.yaml",
-        f"src/{package}/s3_storage.py",
+        f"src/{package}/storage_formats.py",
+        f"src/{package}/storage_io_manager.py",
         f"src/{package}/storage.py",
         f"src/{package}/upstream_declarations.py",
         f"src/{package}/upstreams.py",
@@ -51,7 +53,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "tests/test_upstreams.py",
     }
     if answers["deployment"] != "serverless":
-        files |= {"Dockerfile", ".dockerignore"}
+        files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}
+        if ".dkr.ecr." in (answers.get("image_repository") or org_settings()["registry"]):
+            files.add("deploy/iam-trust-policy.json")
     return files
 
 
