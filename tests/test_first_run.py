@@ -121,7 +121,7 @@ def test_a_refused_slug_is_retried_without_retyping(terminal, template_repo) -> 
         f"cookiecutter --replay-file {shlex.quote(str(replay))} {shlex.quote(str(template_repo))}"
     )
     screen = terminal.finished()
-    assert "Created second-line/ for 2nd Line Support. Next:" in screen
+    assert "Created second-line/ for 2nd Line Support. Next" in screen
     assert SLUG_PROMPT not in terminal.history()  # nothing asked again
     repo = terminal.cwd / "second-line"
     assert (repo / "src/second_line/definitions.py").is_file()
