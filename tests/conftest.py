@@ -20,6 +20,7 @@ from org import ORG_FILE, TEMPLATE, checkout_problems
 from uv import find_uv_bin
 
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+TEMPLATE_DIR = "{{cookiecutter.team_slug|slugify or 'invalid-team-slug'}}"  # what a team gets
 
 Bake = Callable[..., Path]
 

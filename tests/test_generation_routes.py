@@ -1,10 +1,11 @@
 """The hooks behave the same whichever way a team generates its repo."""
 
+import json
 import os
 from pathlib import Path
 
 import pytest
-from conftest import bake_template, cli, snapshot
+from conftest import bake_template, cli, git, snapshot
 
 MESSAGE = "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address."
 
@@ -36,6 +37,11 @@ def test_every_route_generates_the_same_repo(
     generated = snapshot(tmp_path / "cli" / "sales-analytics")
     cruft_state = generated.pop(".cruft.json", None)
     assert (cruft_state is not None) == (name == "cruft-create")
+    recorded = json.loads(generated.pop(".template-answers.json"))
+    assert recorded.pop("_commit") == git("rev-parse", "HEAD", cwd=template_repo).strip()
+    baked = json.loads(expected.pop(".template-answers.json"))
+    baked.pop("_commit", None)  # the API bake records this checkout's commit, not the copy's
+    assert recorded == baked
     assert generated == expected
 
 
@@ -54,7 +60,7 @@ def test_a_person_generating_sees_the_next_steps(
     name: str, template_repo: Path, tmp_path: Path
 ) -> None:
     result = route(name, template_repo, tmp_path)
-    assert "Created sales-analytics/ for Sales Analytics. Next:" in result.stdout
+    assert "Created sales-analytics/ for Sales Analytics. Next, " in result.stdout
 
 
 def test_cruft_diff_renders_the_template_without_the_next_steps(

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import cli, commit_template_copy, git, run_in_repo, write_org
+from conftest import TEMPLATE_DIR, cli, commit_template_copy, git, run_in_repo, write_org
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
 
-TEMPLATE_DIR = "{{cookiecutter.team_slug if cookiecutter.team_slug and cookiecutter.team_slug | slugify(max_length=30) == cookiecutter.team_slug else 'invalid-team-slug'}}"
 TEAM_DEPENDENCY = "tomli-w"  # small, pure Python, not used by the template
 GITHUB_TOKEN = "ghs_workflow_github_token"  # the value the fake gh treats as GITHUB_TOKEN
 APP_TOKEN = "ghs_app_installation_token"
