@@ -27,6 +27,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".python-version",
         ".template-answers.json",
         "README.md",
+        "alert_policies.yaml",
         "dagster_cloud.yaml",
         "deploy/iam-policy.json",
         "pyproject.toml",
@@ -34,14 +35,18 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/definitions.py",
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
+        f"src/{package}/defs/upstreams.yaml",
         f"src/{package}/s3_storage.py",
         f"src/{package}/storage.py",
+        f"src/{package}/upstream_declarations.py",
+        f"src/{package}/upstreams.py",
+        f"src/{package}/upstreams.schema.json",
+        "tests/test_alert_policies.py",
         "tests/test_definitions.py",
         "tests/test_storage.py",
         "tests/test_template_state.py",
+        "tests/test_upstreams.py",
     }
-    if answers["upstream_assets"]:
-        files.add(f"src/{package}/defs/upstream.py")
     if answers["deployment"] != "serverless":
         files |= {"Dockerfile", ".dockerignore"}
     return files
