@@ -41,7 +41,7 @@ def matrix(session: nox.Session) -> None:
 
 @nox.session
 def e2e(session: nox.Session) -> None:
-    """Two generated repos exchange assets (real S3 servers, local default) and watch contracts."""
+    """Repos exchange assets on real S3 servers, watch contracts, and take template updates."""
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "-m", "e2e", "--durations=0", *session.posargs)
 

@@ -1,11 +1,14 @@
-"""Tell a person who just generated a repo what to do next; stay quiet when cruft re-renders.
+"""Record the template commit; tell a person who just generated a repo what to do next.
 
 cruft's update and diff render the template into a fresh temporary directory to compare it with
-the repo, so the message would land in every update log. Never fails: pre_gen checked the answers.
+the repo, so the message would land in every update log: stay quiet there. Never fails:
+pre_gen checked the answers.
 """
 
 import json
+import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -14,6 +17,36 @@ answers = json.loads(
 {{ cookiecutter | tojson }}
 """
 )
+
+
+def template_commit() -> str | None:
+    """The template commit rendered: cruft passes it; under cookiecutter, ask the template's git.
+
+    cookiecutter gives the template folder as the user typed it, relative to where they ran it.
+    """
+    if answers.get("_commit"):
+        return answers["_commit"]
+    folder = Path(answers.get("_repo_dir") or ".")
+    for base in (Path(os.environ.get("PWD", ".")), Path(answers.get("_output_dir") or ".")):
+        candidate = base / folder
+        if (candidate / "cookiecutter.json").is_file():
+            head = subprocess.run(
+                ["git", "-C", str(candidate), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            return head.stdout.strip() if head.returncode == 0 else None
+    return None
+
+
+def record_template_commit() -> None:
+    """Keep the commit next to the answers, so `cruft link --checkout` can find it later."""
+    commit = template_commit()
+    if commit:
+        path = Path(".template-answers.json")
+        answers_file = json.loads(path.read_text()) | {"_commit": commit}
+        path.write_text(json.dumps(answers_file, indent=2) + "\n")
 
 
 def rendered_by_cruft_for_comparison(project_dir: Path) -> bool:
@@ -26,6 +59,7 @@ def rendered_by_cruft_for_comparison(project_dir: Path) -> bool:
     )
 
 
+record_template_commit()
 if not rendered_by_cruft_for_comparison(Path.cwd().resolve()):
     print(
         f"""

@@ -4,6 +4,8 @@ Run with `nox -s bench`. Figures are medians of several runs; ratios are against
 measured in the same run, on the same machine, with the same bytecode state.
 """
 
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import repo_env
+from conftest import commit_template_copy, git, repo_env
 from uv import find_uv_bin
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -50,6 +52,50 @@ def bake_to_green(folder: Path) -> None:
     repo = bake(folder)
     run(UV, "sync", "--quiet", cwd=repo)
     run(UV, "run", "--no-sync", "pytest", "-q", cwd=repo)
+
+
+def team_repo_behind_a_pin_bump(root: Path) -> Path:
+    """A cruft team repo with a lock, pushed to a bare remote; the template then bumps Dagster."""
+    template = commit_template_copy(root / "template")
+    run(BIN / "cruft", "create", "--no-input", template, cwd=root)
+    team = root / "sales-analytics"
+    run(UV, "lock", "--quiet", cwd=team)
+    git("init", "-q", "-b", "main", cwd=team)
+    git("add", "-A", cwd=team)
+    git("commit", "-q", "-m", "Start", cwd=team)
+    remote = root / "remote.git"
+    git("clone", "-q", "--bare", team, remote, cwd=root)
+    pyproject = next(template.glob("{{*/pyproject.toml"))
+    pyproject.write_text(
+        pyproject.read_text().replace("==1.13.27", "==1.13.26").replace("==0.29.27", "==0.29.26")
+    )
+    git("commit", "-q", "-am", "Dagster 1.13.26", cwd=template)
+    return remote
+
+
+def update_seconds(remote: Path, repeats: int) -> float:
+    """Median wall time of the update script (cruft update, uv lock, commit, push, fake gh)."""
+    gh = remote.parent / "bin" / "gh"
+    gh.parent.mkdir(exist_ok=True)
+    gh.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{TEMPLATE / "tests/fake_gh.py"}" "$@"\n')
+    gh.chmod(0o755)
+    times = []
+    for attempt in range(repeats):
+        with tempfile.TemporaryDirectory() as folder:
+            work = Path(folder)
+            shutil.copytree(remote, work / "remote.git")
+            git("clone", "-q", work / "remote.git", work / "runner", cwd=work)
+            env = ENV | {
+                "PATH": f"{gh.parent}:{BIN}:{os.environ['PATH']}",
+                "GITHUB_ACTIONS": "true",
+                "GH_TOKEN": "bench-token",
+                "FAKE_GH_STATE": str(work / "gh.json"),
+            }
+            start = time.perf_counter()
+            subprocess.run([sys.executable, ".github/scripts/template_update.py"], cwd=work / "runner",
+                           env=env, check=True, capture_output=True)  # fmt: skip
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def report(name: str, value: float, baseline_name: str, baseline: float) -> None:
@@ -92,6 +138,11 @@ def main(repeats: int = 5) -> None:
         "bare create-dagster project",
         bare_time,
     )
+
+    with tempfile.TemporaryDirectory() as folder:
+        remote = team_repo_behind_a_pin_bump(Path(folder))
+        update_time = update_seconds(remote, 3)
+    report("template update (script, lock refresh)", update_time, "bake alone", bake_time)
 
 
 if __name__ == "__main__":

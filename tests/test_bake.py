@@ -19,6 +19,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     files = {
         ".github/CODEOWNERS",
         ".github/dependabot.yml",
+        ".github/scripts/template_drift.py",
+        ".github/scripts/template_state.py",
+        ".github/scripts/template_update.py",
         ".github/workflows/ci.yml",
         ".github/workflows/deploy.yml",
         ".github/workflows/template-update.yml",

@@ -100,8 +100,8 @@ def test_workflows_are_locked_down(repo) -> None:
         assert workflow["permissions"] == {}, file.name
         for job in workflow["jobs"].values():
             assert job["timeout-minutes"] <= 30
-            pushes = file.name == "template-update.yml"  # pushes the update branch, nothing else
-            assert job["permissions"]["contents"] == ("write" if pushes else "read")
+            # The template update pushes with its own token: GITHUB_TOKEN cannot push workflows.
+            assert job["permissions"]["contents"] == "read"
             checkouts = [
                 step for step in job["steps"] if "actions/checkout@" in step.get("uses", "")
             ]

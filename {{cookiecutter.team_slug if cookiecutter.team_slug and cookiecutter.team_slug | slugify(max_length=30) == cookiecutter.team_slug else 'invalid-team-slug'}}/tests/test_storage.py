@@ -15,10 +15,9 @@ from {{ team.package }}.s3_storage import SharedS3IOManager
 
 ORG_STORAGE = {
     "BUCKETS": {
-        "{{ team.prod_deployment }}": "{{ org.buckets[org.prod_deployment] }}",
-{%- if team.staging_deployment %}
-        "{{ team.staging_deployment }}": "{{ org.buckets[org.staging_deployment] }}",
-{%- endif %}
+{%- for deployment, bucket in team.buckets.items() %}
+        "{{ deployment }}": "{{ bucket }}",
+{%- endfor %}
     },
     "PREFIX": "{{ org.storage_prefix }}",
     "BRANCH_PREFIX": "{{ org.storage_prefix }}-branches",
@@ -65,6 +64,6 @@ def test_branch_deployments_write_apart_and_read_the_base_deployment() -> None:
 
 
 def test_an_unknown_deployment_is_refused_by_name() -> None:
-    known = "'elsewhere'; known deployments: {{ team.prod_deployment }}"
+    known = "'elsewhere'; known deployments: {{ team.buckets | join(", ") }}"
     with pytest.raises(dg.DagsterInvalidDefinitionError, match=known):
         storage.shared_io_manager({"DAGSTER_CLOUD_DEPLOYMENT_NAME": "elsewhere"})

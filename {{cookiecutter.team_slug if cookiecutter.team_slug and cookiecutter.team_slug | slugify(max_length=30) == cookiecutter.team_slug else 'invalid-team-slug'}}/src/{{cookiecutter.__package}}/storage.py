@@ -13,10 +13,9 @@ from pathlib import Path
 import dagster as dg
 
 BUCKETS = {
-    "{{ team.prod_deployment }}": "{{ org.buckets[org.prod_deployment] }}",
-{%- if team.staging_deployment %}
-    "{{ team.staging_deployment }}": "{{ org.buckets[org.staging_deployment] }}",
-{%- endif %}
+{%- for deployment, bucket in team.buckets.items() %}
+    "{{ deployment }}": "{{ bucket }}",
+{%- endfor %}
 }
 BRANCH_BASE = "{{ team.prod_deployment }}"
 PREFIX = "{{ org.storage_prefix }}"

@@ -1,0 +1,170 @@
+"""The team CI's drift check (.github/scripts/template_drift.py) and the documented link command,
+on repositories made with real cruft and cookiecutter from a real git template.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, cli, commit_template_copy, git, run_in_repo
+from org import org_settings
+
+pytestmark = pytest.mark.e2e
+
+PACKAGE_DIR = "src/sales_analytics"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return commit_template_copy(tmp_path_factory.mktemp("drift") / "template")
+
+
+@pytest.fixture(scope="module")
+def created(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A team repository made with cruft, committed."""
+    folder = tmp_path_factory.mktemp("created")
+    made = cli("cruft", "create", "--no-input", template, cwd=folder)
+    assert made.returncode == 0, made.stderr
+    repo = folder / "sales-analytics"
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "Start from the template", cwd=repo)
+    return repo
+
+
+@pytest.fixture
+def repo(created: Path, tmp_path: Path) -> Path:
+    """A copy of the created repository for one test to change."""
+    return Path(shutil.copytree(created, tmp_path / created.name, symlinks=True))
+
+
+def drift(repo: Path) -> subprocess.CompletedProcess:
+    return run_in_repo(repo, sys.executable, ".github/scripts/template_drift.py", check=False)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_team_changes_in_their_places_pass(repo: Path) -> None:
+    edit(repo / "pyproject.toml", '    "dagster-cloud",\n', '    "dagster-cloud",\n    "pandas",\n')
+    (repo / PACKAGE_DIR / "defs/orders.py").write_text("ORDERS = 1\n")
+    with (repo / "README.md").open("a") as readme:
+        readme.write("Our notes.\n")
+
+    checked = drift(repo)
+
+    assert checked.returncode == 0, checked.stderr
+    assert "Template-owned files match the template" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda repo: (repo / "tests/test_storage.py").unlink(), "tests/test_storage.py was deleted"),
+        (
+            lambda repo: edit(repo / "pyproject.toml", '    "README.md",\n', f'    "README.md",\n    "{PACKAGE_DIR}/storage.py",\n'),
+            f"[tool.cruft] skip lists the template-owned path '{PACKAGE_DIR}/storage.py'",
+        ),
+        (
+            lambda repo: edit(repo / "pyproject.toml", '"pytest==9.2.0"', '"pytest==9.1.0"'),
+            "pyproject.toml: tool.uv.constraint-dependencies changed",
+        ),
+        (
+            lambda repo: edit(repo / "pyproject.toml", '    "dagster-aws",\n', ""),
+            "pyproject.toml: project.dependencies lost 'dagster-aws'",
+        ),
+        (
+            lambda repo: edit(
+                repo / PACKAGE_DIR / "storage.py",
+                f'LOCAL_DIR = "{org_settings()["local_storage_dir"]}"',
+                'LOCAL_DIR = "/tmp/ours"',
+            ),
+            f"{PACKAGE_DIR}/storage.py was edited",
+        ),
+    ],
+    ids=["deleted-file", "skip-list", "pin", "template-dependency", "local-storage-dir"],
+)  # fmt: skip
+def test_template_owned_changes_fail_with_the_file_named(repo: Path, change, message: str) -> None:
+    change(repo)
+
+    checked = drift(repo)
+
+    assert checked.returncode == 1
+    assert f"ERROR: {message}\n" in checked.stderr
+    assert "Template-owned files differ from the template at" in checked.stderr
+
+
+def test_an_unreadable_template_fails_and_says_so(repo: Path) -> None:
+    state = json.loads((repo / ".cruft.json").read_text())
+    (repo / ".cruft.json").write_text(json.dumps(state | {"template": str(repo / "missing")}))
+
+    checked = drift(repo)
+
+    assert checked.returncode == 2
+    assert "ERROR: Cannot read the template repository" in checked.stderr
+    assert "the TEMPLATE_UPDATE_TOKEN secret (Contents: read on the template repository)" in (
+        checked.stderr
+    )
+
+
+def test_on_dependabot_pull_requests_an_unreadable_template_is_reported_not_failed(
+    repo: Path,
+) -> None:
+    state = json.loads((repo / ".cruft.json").read_text())
+    (repo / ".cruft.json").write_text(json.dumps(state | {"template": str(repo / "missing")}))
+
+    checked = run_in_repo(
+        repo,
+        sys.executable,
+        ".github/scripts/template_drift.py",
+        env={"GITHUB_ACTOR": "dependabot[bot]"},
+        check=False,
+    )
+
+    assert checked.returncode == 0
+    assert "::warning::Cannot read the template repository" in checked.stdout
+    assert "Not compared on this Dependabot pull request" in checked.stdout
+
+
+def documented_link_command() -> str:
+    text = (TEMPLATE / "docs/updating.md").read_text()
+    return re.search(r"^uvx cruft@2.16.0 link .*$", text, re.MULTILINE).group(0)
+
+
+def test_the_documented_link_command_records_the_commit_the_repo_came_from(
+    template: Path, tmp_path: Path
+) -> None:
+    made = cli("cookiecutter", "--no-input", template, "team_name=Pricing", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    generated_from = git("rev-parse", "HEAD", cwd=template).strip()
+    repo = tmp_path / "pricing"
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "Start", cwd=repo)
+    (template / "NEWS.md").write_text("The template moved on.\n")
+    git("add", "-A", cwd=template)
+    git("commit", "-q", "-m", "Later", cwd=template)
+
+    command = (
+        documented_link_command()
+        .replace("https://github.com/acme/dagster-team-template.git", str(template))
+        .replace("uvx cruft@2.16.0", str(Path(sys.executable).parent / "cruft"))
+    )
+    linked = subprocess.run(
+        ["bash", "-c", command], cwd=repo, capture_output=True, text=True, check=False
+    )
+
+    assert linked.returncode == 0, linked.stderr
+    assert json.loads((repo / ".cruft.json").read_text())["commit"] == generated_from
+    assert cli("cruft", "diff", "--exit-code", cwd=repo).returncode == 0
+    assert cli("cruft", "check", cwd=repo).returncode != 0  # behind: the template moved on
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "Link", cwd=repo)
+    assert drift(repo).returncode == 0

@@ -1,0 +1,139 @@
+"""Bring the org template's latest changes into a pull request. Template-owned; stdlib only.
+
+The weekly Template update workflow runs this; run it locally the same way:
+`python3 .github/scripts/template_update.py` (needs git, gh, uv; uses your own gh login).
+It continues the update branch instead of recreating it, so hand-merged conflicts and commits
+people pushed there are never lost, refreshes uv.lock with the update, and fails loudly when
+GitHub refuses the pull request instead of going green without one.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import template_state
+
+BRANCH = os.environ.get("TEMPLATE_UPDATE_BRANCH", "template-update")
+TITLE = "Update from the org's dagster-team-template"
+CRUFT = ["uvx", "cruft@2.16.0"]
+BOT = ["-c", "user.name=github-actions[bot]",
+       "-c", "user.email=41898282+github-actions[bot]@users.noreply.github.com"]  # fmt: skip
+TOKEN_HELP = (
+    "Set the TEMPLATE_UPDATE_TOKEN secret to a GitHub App or fine-grained token with, on this "
+    "repository, Contents, Pull requests and Workflows: read and write, and on the template "
+    "repository, Contents: read. GITHUB_TOKEN cannot do it: it may not push workflow files, "
+    "GitHub refuses its pull requests by default, and those it opens start no CI."
+)
+
+
+class UpdateFailed(Exception):
+    """A step failed; the message says what to do."""
+
+
+def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()
+        raise UpdateFailed(f"`{' '.join(command)}` failed: {output}")
+    return result
+
+
+def in_ci() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def git(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run("git", *(BOT if in_ci() else []), *args, check=check)
+
+
+def open_pull_request() -> str | None:
+    """The URL of the open update pull request, if there is one; any other gh error fails."""
+    listed = run("gh", "pr", "list", "--head", BRANCH, "--state", "open", "--json", "url")
+    pulls = json.loads(listed.stdout or "[]")
+    return pulls[0]["url"] if pulls else None
+
+
+def check_out_update_branch(base: str) -> None:
+    """Continue the remote update branch with `base` merged in, or start it from `base`."""
+    git("fetch", "--quiet", "origin", base)
+    if git("ls-remote", "--exit-code", "--heads", "origin", BRANCH, check=False).returncode:
+        git("switch", "--quiet", "--create", BRANCH, f"origin/{base}")
+        return
+    git("fetch", "--quiet", "origin", BRANCH)
+    git("switch", "--quiet", "--force-create", BRANCH, f"origin/{BRANCH}")
+    if git("merge", "--quiet", "--no-edit", f"origin/{base}", check=False).returncode:
+        git("merge", "--abort", check=False)
+        raise UpdateFailed(
+            f"The {BRANCH} branch conflicts with {base}. Nothing was changed. Merge by hand, then "
+            f"run this again: git switch {BRANCH} && git merge origin/{base}, resolve, commit, push."
+        )
+
+
+def apply_template() -> list[str]:
+    """Run cruft update, refresh uv.lock when the result parses; return what is left half-merged."""
+    updated = run(*CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files")
+    print(updated.stdout.strip().splitlines()[-1] if updated.stdout.strip() else "")
+    problems = template_state.problems()
+    if not problems:
+        run("uv", "lock")
+    return problems
+
+
+def pull_request_body(problems: list[str]) -> str:
+    body = "Applied with `cruft update`; `uv.lock` refreshed to match."
+    if problems:
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        body += (
+            f"\n\nNot applied cleanly:\n\n{listed}\n\n{template_state.HOW_TO_FIX} Commit your "
+            f"merge to this branch: the next run continues from it. Then run `uv lock`."
+        )
+    return body
+
+
+def main() -> int:
+    os.chdir(template_state.ROOT)
+    if in_ci() and not os.environ.get("GH_TOKEN"):
+        raise UpdateFailed(f"No token for the template update. {TOKEN_HELP}")
+    if in_ci():
+        run("gh", "auth", "setup-git")
+    base = git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    if git("status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise UpdateFailed("The working tree has uncommitted changes. Commit or stash them first.")
+    pull_request = open_pull_request()
+    check_out_update_branch(base)
+    problems = apply_template()
+    git("add", "--all")
+    if git("diff", "--cached", "--quiet", check=False).returncode == 0:
+        ahead = git("rev-list", "--count", f"origin/{base}..HEAD").stdout.strip() != "0"
+        if not ahead:
+            print(f"Already up to date with the template; {BRANCH} has nothing new.")
+            git("switch", "--quiet", base)
+            return 0
+    else:
+        git("commit", "--quiet", "--message", TITLE, "--message", pull_request_body(problems))
+    git("push", "--quiet", "origin", f"{BRANCH}:{BRANCH}")
+    if pull_request:
+        print(f"Updated the open pull request {pull_request}.")
+    else:
+        created = run("gh", "pr", "create", "--base", base, "--head", BRANCH, "--title", TITLE,
+                      "--body", pull_request_body(problems), check=False)  # fmt: skip
+        if created.returncode:
+            raise UpdateFailed(
+                f"GitHub refused to open the pull request: {created.stderr.strip()}. {TOKEN_HELP}"
+            )
+        print(f"Opened {created.stdout.strip()}.")
+    if problems:
+        print(
+            f"The update did not apply cleanly ({len(problems)} files): CI fails on the pull request until it is merged by hand."
+        )
+    git("switch", "--quiet", base)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except UpdateFailed as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(1)
