@@ -102,6 +102,13 @@ def diagram_stamp(source: Path) -> str:
 
 
 @nox.session(default=False)
+def fleet(session: nox.Session) -> None:
+    """Audit every team repo together: `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"))
+    session.run("python", "-m", "fleet", *(session.posargs or ["audit"]))
+
+
+@nox.session(default=False)
 def bake(session: nox.Session) -> None:
     """Write an example team repo to ./baked for inspection: `nox -s bake -- key=value ...`."""
     session.install("cookiecutter==2.7.1")

@@ -7,6 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from fleet.audit import audit
 from fleet.checks import Finding
 from fleet.report import as_json, markdown, table
@@ -37,6 +39,10 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--load", action="store_true",
             help="also load each repository's definitions (uv run, slow) to prove its manifest",
+        )  # fmt: skip
+        command.add_argument(
+            "--no-drift", action="store_true",
+            help="skip rendering the template per repository to find drifted files (seconds each)",
         )  # fmt: skip
         command.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
         command.add_argument("--cache", type=Path, help="where template renders are kept")
@@ -81,12 +87,14 @@ def publish_issue(report: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     found, errors = sources(args.targets, args.template)
-    result = audit(found, args.template, errors, load=args.load, cache=args.cache)
+    result = audit(
+        found, args.template, errors, load=args.load, drift=not args.no_drift, cache=args.cache
+    )
     print(as_json(result) if args.json else table(result))
     if args.markdown:
         args.markdown.write_text(markdown(result))
     if args.alert_policies:
-        args.alert_policies.write_text(json.dumps(result.alert_policies, indent=2) + "\n")
+        args.alert_policies.write_text(yaml.safe_dump(result.alert_policies, sort_keys=False))
     if args.command == "issue":
         publish_issue(markdown(result))
     return 1 if result.findings else 0

@@ -35,6 +35,7 @@ def audit(
     template: Path,
     errors: list[Finding] = (),
     load: bool = False,
+    drift: bool = True,
     cache: Path | None = None,
 ) -> Audit:
     """Read every repository that can be read, then check them together."""
@@ -53,9 +54,10 @@ def audit(
         findings += checks.agent_queues(repos)
         findings += checks.storage(repos, lambda r: expected_storage(template, r.answers))
         findings += checks.template_version(repos, lambda c: commits_behind(template, c))
-        findings += checks.drift(
-            repos, lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache)
-        )
+        if drift:
+            findings += checks.drift(
+                repos, lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache)
+            )
         findings += checks.asset_manifests(repos)
         findings += checks.key_collisions(repos)
         findings += checks.upstreams(repos)

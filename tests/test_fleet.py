@@ -109,7 +109,7 @@ def faulty(fleet_repos, tmp_path_factory) -> tuple[subprocess.CompletedProcess, 
     manifest.write_text(f"repos = {json.dumps([str(path) for path in repos.values()])}\n")
     cache = ["--template", template, "--cache", out / "cache"]
     table = fleet("audit", "--markdown", out / "report.md", "--alert-policies",
-                  out / "alert-policies.json", *cache, manifest)  # fmt: skip
+                  out / "alert-policies.yaml", *cache, manifest)  # fmt: skip
     machine = fleet("audit", "--json", *cache, manifest)
     return table, json.loads(machine.stdout), out
 
@@ -212,7 +212,7 @@ def test_the_markdown_report_draws_who_reads_whom(faulty) -> None:
 
 def test_the_merged_alert_policies_hold_every_teams_policies(faulty, fleet_repos) -> None:
     _, repos = fleet_repos
-    merged = json.loads((faulty[2] / "alert-policies.json").read_text())["alert_policies"]
+    merged = yaml.safe_load((faulty[2] / "alert-policies.yaml").read_text())["alert_policies"]
     names = [policy["name"] for policy in merged]
     assert len(names) == len(set(names))
     for slug in repos:
