@@ -119,6 +119,7 @@ def bake(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Time baking, bake-to-green and definitions loading against create-dagster, side by side."""
+    """Time bake, bake-to-green, definitions loading (vs create-dagster) and the fleet audit."""
     session.install(*TEST_REQUIREMENTS, "create-dagster==1.13.27")
     session.run("python", "tests/bench.py", *session.posargs)
+    session.run("python", "tests/bench_fleet.py")

@@ -251,3 +251,40 @@ def test_git_urls_are_cloned_and_bad_input_is_named_while_the_rest_is_audited(
     assert "no token is set. For private repositories set GH_TOKEN" in errors["private"]
     assert [repo["name"] for repo in report["repos"]] == ["finance", "support"]
     assert len(report["findings"]) == 4
+
+
+FAKE_GH = """#!{python}
+# GitHub's API cannot be reached from the test machine: this stands in for `gh`, answering
+# `issue list` from a JSON file of open issues and recording every call.
+import json, sys
+from pathlib import Path
+state = Path({state!r})
+data = json.loads(state.read_text())
+args = sys.argv[1:]
+data["calls"].append(args + ([Path(args[args.index("--body-file") + 1]).read_text()]
+                             if "--body-file" in args else []))
+state.write_text(json.dumps(data))
+if args[:2] == ["issue", "list"]:
+    print(json.dumps(data["open"]))
+"""
+
+
+@pytest.mark.parametrize("open_issues", [[], [{"number": 7, "title": "Fleet audit"}]])
+def test_the_weekly_run_opens_or_updates_one_issue_with_the_report(
+    fleet_repos, tmp_path: Path, open_issues: list
+) -> None:
+    template, repos = fleet_repos
+    state = tmp_path / "gh.json"
+    state.write_text(json.dumps({"open": open_issues, "calls": []}))
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text(FAKE_GH.format(python=sys.executable, state=str(state)))
+    gh.chmod(0o755)
+    path = f"{gh.parent}{os.pathsep}{os.environ['PATH']}"
+    result = fleet("issue", "--template", template, "--no-drift", repos["finance"], repos["hr"],
+                   env={"PATH": path})  # fmt: skip
+    assert result.returncode == 1  # hr's upstreams are undefined here
+    *_, call = json.loads(state.read_text())["calls"]
+    expected = ["issue", "edit", "7"] if open_issues else ["issue", "create", "--title", "Fleet audit"]
+    assert call[: len(expected)] == expected
+    assert call[-1].startswith("# Fleet audit") and "**hr** (upstream)" in call[-1]

@@ -32,7 +32,8 @@ def test_the_asset_manifest_is_current() -> None:
     expected = manifest()
     if os.environ.get("UPDATE_ASSET_KEYS"):
         MANIFEST.write_text(expected)
-    assert MANIFEST.read_text() == expected, (
+    written = MANIFEST.read_text() if MANIFEST.is_file() else ""  # older repos start without
+    assert written == expected, (
         f"{MANIFEST.name} does not list the assets the code defines. Regenerate it with "
         "`UPDATE_ASSET_KEYS=1 uv run pytest tests/test_asset_keys.py` and commit it."
     )
