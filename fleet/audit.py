@@ -49,14 +49,17 @@ def audit(
                 findings.append(Finding(source.name, "source", str(error)))
         cache = cache or default_cache()
         cache.mkdir(parents=True, exist_ok=True)
-        behind = {r.name: commits_behind(template, r.template_commit) for r in repos if r.template_commit}
+        behind = {
+            r.name: commits_behind(template, r.template_commit) for r in repos if r.template_commit
+        }
         findings += checks.location_names(repos)
         findings += checks.agent_queues(repos)
         findings += checks.storage(repos, lambda r: expected_storage(template, r.answers))
         findings += checks.template_version(repos, lambda c: commits_behind(template, c))
         if drift:
             findings += checks.drift(
-                repos, lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache)
+                repos,
+                lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache),
             )
         findings += checks.asset_manifests(repos)
         findings += checks.key_collisions(repos)

@@ -95,7 +95,9 @@ def template_version(repos: list[Repo], behind: Callable[[str], int | None]) -> 
     findings = []
     for repo in repos:
         if repo.template_commit is None:
-            message = "has no .cruft.json, so its template version is unknown. Link it: `cruft link`"
+            message = (
+                "has no .cruft.json, so its template version is unknown. Link it: `cruft link`"
+            )
         elif (count := behind(repo.template_commit)) is None:
             message = (
                 f"is on template commit {repo.template_commit[:12]}, which the template's "
@@ -243,7 +245,9 @@ def downstream(repos: list[Repo]) -> dict[str, list[str]]:
 
 
 def freshness(repos: list[Repo]) -> list[Finding]:
-    owned = {key: (repo.name, window) for repo in repos for key, window in (repo.assets or {}).items()}
+    owned = {
+        key: (repo.name, window) for repo in repos for key, window in (repo.assets or {}).items()
+    }
     findings = []
     for repo in repos:
         for upstream in repo.upstreams:

@@ -92,7 +92,9 @@ def mermaid(result: Audit) -> str:
             elif not owner:
                 lines.append(f'  missing_{node(upstream["key"])}["{upstream["key"]} (undefined)"]')
                 lines.append(f"  missing_{node(upstream['key'])} -.-> {node(repo.name)}")
-    lines += [f"  class {node(name)} problem" for name in sorted(bad & {r.name for r in result.repos})]
+    lines += [
+        f"  class {node(name)} problem" for name in sorted(bad & {r.name for r in result.repos})
+    ]
     lines.append("  classDef problem stroke:#c00,stroke-width:2px")
     return "\n".join(lines)
 

@@ -1,11 +1,15 @@
 """The org's template as it is now: the storage settings it gives a team, and its history."""
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -34,14 +38,13 @@ def context(template: Path, answers: dict) -> dict:
 def expected_storage(template: Path, answers: dict) -> dict:
     """The storage constants the current template renders for a team with these answers."""
     folder = template_folder(template)
+    team = context(template, answers)
     env = StrictEnvironment(
-        context=context(template, answers),
+        context=team,
         keep_trailing_newline=True,
         loader=FileSystemLoader([str(folder), str(template / "templates")]),
     )
-    rendered = env.get_template("src/{{cookiecutter.__package}}/storage.py").render(
-        **context(template, answers)
-    )
+    rendered = env.get_template("src/{{cookiecutter.__package}}/storage.py").render(**team)
     return storage_constants(rendered)
 
 
@@ -70,6 +73,20 @@ def drift_script(template: Path) -> ModuleType:
     return module
 
 
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what subprocesses print to stderr, keeping stdout for the report (and --json)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache: Path) -> list[str]:
     """Template-owned files the repository changed, by the team repos' own drift rules.
 
@@ -85,7 +102,8 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
             git("clone", "--quiet", str(template), str(clone), cwd=cache)
         git("fetch", "--quiet", str(template), cwd=clone)
         shutil.rmtree(folder, ignore_errors=True)
-        script.render(clone, commit, answers, folder)
+        with stdout_to_stderr():  # the post-generation hook prints its "Next:" steps
+            script.render(clone, commit, answers, folder)
         (folder / "done").touch()
     rendered = next((folder / commit).iterdir())
     return script.drift(repo, rendered)

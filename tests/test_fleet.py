@@ -28,7 +28,9 @@ def fleet(*args: str | Path, cwd: Path = TEMPLATE, env: dict | None = None):
     )  # fmt: skip
 
 
-def create(template: Path, folder: Path, slug: str, checkout: str = "", upstreams: str = "") -> Path:
+def create(
+    template: Path, folder: Path, slug: str, checkout: str = "", upstreams: str = ""
+) -> Path:
     """A team repository made with `cruft create`, committed."""
     context = json.dumps({"team_name": slug.title(), "upstream_assets": upstreams})
     extra = ["--checkout", checkout] if checkout else []
@@ -143,9 +145,15 @@ def test_a_rogue_bucket_is_reported_against_its_repo(faulty) -> None:
 
 def test_a_repo_two_template_commits_behind_is_reported(faulty) -> None:
     _, report, _ = faulty
-    assert findings(report, "legacy", "template-version") == [
-        msg for msg in findings(report, "legacy", "template-version") if "2 template commits behind" in msg
-    ] != []
+    assert (
+        findings(report, "legacy", "template-version")
+        == [
+            msg
+            for msg in findings(report, "legacy", "template-version")
+            if "2 template commits behind" in msg
+        ]
+        != []
+    )
     behind = {repo["name"]: repo["commits_behind"] for repo in report["repos"]}
     assert behind["legacy"] == 2 and behind["finance"] == 0
 
@@ -285,6 +293,8 @@ def test_the_weekly_run_opens_or_updates_one_issue_with_the_report(
                    env={"PATH": path})  # fmt: skip
     assert result.returncode == 1  # hr's upstreams are undefined here
     *_, call = json.loads(state.read_text())["calls"]
-    expected = ["issue", "edit", "7"] if open_issues else ["issue", "create", "--title", "Fleet audit"]
+    expected = (
+        ["issue", "edit", "7"] if open_issues else ["issue", "create", "--title", "Fleet audit"]
+    )
     assert call[: len(expected)] == expected
     assert call[-1].startswith("# Fleet audit") and "**hr** (upstream)" in call[-1]

@@ -1,15 +1,12 @@
 """Each fleet check alone, on repositories described in memory (the real fleet: test_fleet.py)."""
 
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE
 
-sys.path.insert(0, str(TEMPLATE))
-from fleet import checks  # noqa: E402
-from fleet.facts import Repo, storage_constants  # noqa: E402
-from fleet.sources import SourceError, read_manifest  # noqa: E402
+from fleet import checks
+from fleet.facts import Repo, storage_constants
+from fleet.sources import SourceError, read_manifest
 
 
 def repo(name: str, assets=(), upstreams=(), queue="", location="", policies=()) -> Repo:
