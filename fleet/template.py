@@ -14,9 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 from cookiecutter.environment import StrictEnvironment
-from cookiecutter.generate import generate_context
-from cookiecutter.prompt import prompt_for_config
-from jinja2 import FileSystemLoader
+from jinja2 import FileSystemLoader, Template
 
 from fleet.facts import storage_constants
 
@@ -28,24 +26,43 @@ def template_folder(template: Path) -> Path:
     return next(template.glob("{{cookiecutter.team_slug*"))
 
 
+@functools.cache
+def questions(template: Path) -> dict:
+    return json.loads((template / "cookiecutter.json").read_text())
+
+
+@functools.cache
+def compiled(template: Path, source: str) -> Template:
+    """A Jinja template in cookiecutter's environment, compiled once per run (compiling is slow)."""
+    folder = template_folder(template)
+    env = StrictEnvironment(
+        context={"cookiecutter": questions(template)},
+        keep_trailing_newline=True,
+        loader=FileSystemLoader([str(folder), str(template / "templates")]),
+    )
+    return env.get_template(source[1:]) if source.startswith("@") else env.from_string(source)
+
+
 def context(template: Path, answers: dict) -> dict:
-    """cookiecutter's context for these answers, with the derived private values rendered."""
-    team = {key: value for key, value in answers.items() if not key.startswith("_")}
-    raw = generate_context(str(template / "cookiecutter.json"), extra_context=team)
-    return {"cookiecutter": prompt_for_config(raw, no_input=True)}
+    """cookiecutter's context for these answers: each question's answer, else its default
+    rendered in order (as `cookiecutter --no-input` does), without rebuilding Jinja per team."""
+    values = {}
+    for key, default in questions(template).items():
+        if key in answers and not key.startswith("_"):
+            values[key] = answers[key]
+        elif isinstance(default, list):
+            values[key] = default[0]
+        elif isinstance(default, str):
+            values[key] = compiled(template, default).render(cookiecutter=values)
+        elif key != "__prompts__":
+            values[key] = default
+    return {"cookiecutter": values}
 
 
 def expected_storage(template: Path, answers: dict) -> dict:
     """The storage constants the current template renders for a team with these answers."""
-    folder = template_folder(template)
-    team = context(template, answers)
-    env = StrictEnvironment(
-        context=team,
-        keep_trailing_newline=True,
-        loader=FileSystemLoader([str(folder), str(template / "templates")]),
-    )
-    rendered = env.get_template("src/{{cookiecutter.__package}}/storage.py").render(**team)
-    return storage_constants(rendered)
+    storage = compiled(template, "@src/{{cookiecutter.__package}}/storage.py")
+    return storage_constants(storage.render(**context(template, answers)))
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -57,6 +74,7 @@ def head(template: Path) -> str:
     return git("rev-parse", "HEAD", cwd=template)
 
 
+@functools.cache
 def commits_behind(template: Path, commit: str) -> int | None:
     """Template commits since `commit`; None when the template's history does not have it."""
     count = git("rev-list", "--count", f"{commit}..HEAD", cwd=template)
