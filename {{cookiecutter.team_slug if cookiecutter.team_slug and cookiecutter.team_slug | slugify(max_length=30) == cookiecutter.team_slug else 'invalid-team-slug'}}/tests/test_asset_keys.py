@@ -10,14 +10,14 @@ import json
 import os
 from pathlib import Path
 
-from {{ team.package }}.definitions import defs
+from {{ team.package }} import definitions
 
-MANIFEST = Path(__file__).resolve().parents[1] / "src/{{ team.package }}/defs/asset_keys.json"
+MANIFEST = Path(definitions.__file__).parent / "defs" / "asset_keys.json"
 
 
 def manifest() -> str:
     """The file's content for the current code: each asset key, and its fail window if any."""
-    graph = defs().resolve_asset_graph()
+    graph = definitions.defs().resolve_asset_graph()
     assets = {}
     for key in graph.materializable_asset_keys:
         policy = graph.get(key).freshness_policy
