@@ -29,7 +29,16 @@ def org(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Bake every supported combination and check files, hooks and rules."""
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", *(session.posargs or ["-m", "not generated and not e2e"]))
+    session.run(
+        "pytest", *(session.posargs or ["-m", "not generated and not e2e and not executable"])
+    )
+
+
+@nox.session
+def executable(session: nox.Session) -> None:
+    """Build the Serverless default's executable from uv.lock and serve it like Dagster+."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "executable", "--durations=0", "-s", *session.posargs)
 
 
 @nox.session
@@ -92,7 +101,7 @@ def diagrams(session: nox.Session) -> None:
             "-t", "neutral", "-b", "white", "-i", str(source), "-o", str(svg),
             env={"PUPPETEER_SKIP_DOWNLOAD": "1"}, external=True,
         )  # fmt: skip
-        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text()}")
+        svg.write_text(f"{diagram_stamp(source)}\n{svg.read_text().rstrip()}\n")
 
 
 def diagram_stamp(source: Path) -> str:

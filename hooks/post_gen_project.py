@@ -1,15 +1,14 @@
 """Record the template commit; tell a person who just generated a repo what to do next.
 
-cruft's update and diff render the template into a fresh temporary directory to compare it with
-the repo, so the message would land in every update log: stay quiet there. Never fails:
-pre_gen checked the answers.
+cruft's update and diff, and the drift check, render the template into a fresh temporary folder
+to compare it with the repo, so the message would land in every update and CI log: stay quiet
+there. Never fails: pre_gen checked the answers.
 """
 
 import json
 import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 answers = json.loads(
@@ -49,27 +48,25 @@ def record_template_commit() -> None:
         path.write_text(json.dumps(answers_file, indent=2) + "\n")
 
 
-def rendered_by_cruft_for_comparison(project_dir: Path) -> bool:
-    """cookiecutter records an output directory; cruft's comparisons use a fresh tmpXXXXXXXX one."""
-    parent = project_dir.parent
-    return (
-        "_output_dir" not in answers
-        and parent.parent == Path(tempfile.gettempdir()).resolve()
-        and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
-    )
+def rendered_for_comparison(project_dir: Path) -> bool:
+    """cruft and the drift check render into a fresh tmpXXXXXXXX folder; people name theirs."""
+    return re.fullmatch(r"tmp[a-z0-9_]{8}", project_dir.parent.name) is not None
 
 
 record_template_commit()
-if not rendered_by_cruft_for_comparison(Path.cwd().resolve()):
+if not rendered_for_comparison(Path.cwd().resolve()):
     print(
         f"""
-Created {answers["team_slug"]}/ for {answers["team_name"]}. Next:
+Created {answers["team_slug"]}/ for {answers["team_name"]}. Next, make the first commit on
+main, with the uv.lock that CI and the deploy install from:
 
     cd {answers["team_slug"]}
-    git init && git add -A && git commit -m "Start from dagster-team-template"
-    uv sync && uv run pytest
-    uv run dg dev
+    git init -b main
+    uv sync
+    git add -A
+    git commit -m "Start from dagster-team-template"
 
-Then push it to GitHub and add the secrets its README lists.
+`uv run dg dev` runs it locally. Create the GitHub repository, set what the README's Deploy
+section lists, then push main: it deploys once CI passes.
 """
     )

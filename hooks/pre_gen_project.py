@@ -139,13 +139,31 @@ def combination_problems(answers: dict) -> list[str]:
             "image_repository is set but Serverless builds no image. Leave it blank or choose a "
             "hybrid-* deployment"
         )
-    repository = answers["image_repository"]
-    if repository and not IMAGE_REPOSITORY.fullmatch(repository):
-        problems.append(
+    if answers["image_repository"]:
+        problems += image_repository_problems(answers["image_repository"])
+    return problems
+
+
+def image_repository_problems(repository: str) -> list[str]:
+    """The workflow logs in to the reference's first part, so it must be a registry host."""
+    if not IMAGE_REPOSITORY.fullmatch(repository):
+        return [
             f"image_repository {repository!r} is not a registry/repository reference. Write it like "
             "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sales (no tag)"
-        )
-    return problems
+        ]
+    host, _, path = repository.partition("/")
+    if not ("." in host or ":" in host or host == "localhost"):
+        return [
+            f"image_repository {repository!r} does not start with a registry host: Docker would "
+            f"read it as Docker Hub's docker.io/{repository}. Write the host first, like "
+            f"docker.io/{repository} or ghcr.io/{repository}"
+        ]
+    if host == "docker.io" and "/" not in path:
+        return [
+            f"image_repository {repository!r} has no Docker Hub namespace. Write it like "
+            f"docker.io/<your Docker Hub organisation>/{path}"
+        ]
+    return []
 
 
 def override_problems(answers: dict) -> list[str]:

@@ -16,6 +16,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 ORG_FILE = "templates/org.jinja"
 KEYS = (
     "organization",
+    "github_organization",
     "prod_deployment",
     "staging_deployment",
     "buckets",
@@ -26,6 +27,7 @@ KEYS = (
 )
 
 ORGANIZATION = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+GITHUB_ORGANIZATION = re.compile(r"[A-Za-z0-9](-?[A-Za-z0-9]){0,38}")
 DEPLOYMENT = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -102,6 +104,11 @@ def org_problems(org: dict) -> list[str]:
             f"organization {org['organization']!r} is not a Dagster+ organisation name. Use the "
             "name in your Dagster+ URL (<organization>.dagster.cloud): lowercase letters, "
             "digits and '-'"
+        )
+    if not GITHUB_ORGANIZATION.fullmatch(org["github_organization"]):
+        problems.append(
+            f"github_organization {org['github_organization']!r} is not a GitHub organisation "
+            "name. Use the name in your GitHub URL (github.com/<organization>)"
         )
     problems += deployment_problems(org)
     for bucket in org["buckets"].values():

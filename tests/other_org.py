@@ -2,6 +2,7 @@
 
 GLOBEX = {
     "organization": "globex",
+    "github_organization": "globex",
     "prod_deployment": "live",
     "staging_deployment": "preprod",
     "buckets": {"live": "globex-data-live", "preprod": "globex-data-preprod"},

@@ -31,6 +31,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".template-answers.json",
         "README.md",
         "alert_policies.yaml",
+        "ci/team-checks.sh",
         "dagster_cloud.yaml",
         "deploy/iam-policy.json",
         "pyproject.toml",
@@ -53,7 +54,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "tests/test_upstreams.py",
     }
     if answers["deployment"] != "serverless":
-        files |= {"Dockerfile", ".dockerignore"}
+        files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}
+        if ".dkr.ecr." in (answers.get("image_repository") or org_settings()["registry"]):
+            files.add("deploy/iam-trust-policy.json")
     return files
 
 

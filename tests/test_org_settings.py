@@ -12,6 +12,7 @@ from org import TEMPLATE, bucket_problems, org_problems, org_settings
 
 VALID = {
     "organization": "globex",
+    "github_organization": "globex",
     "prod_deployment": "live",
     "staging_deployment": "",
     "buckets": {"live": "globex-dagster-live"},

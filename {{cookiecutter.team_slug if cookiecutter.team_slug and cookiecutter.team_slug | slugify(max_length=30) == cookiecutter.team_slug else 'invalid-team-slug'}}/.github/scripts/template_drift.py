@@ -47,7 +47,8 @@ def render(template: Path, commit: str, answers: dict, into: Path) -> Path:
             str(template),
             no_input=True,
             extra_context=team_answers,
-            output_dir=str(into / commit),
+            # A fresh tmpXXXXXXXX folder: post_gen stays quiet for comparison renders.
+            output_dir=tempfile.mkdtemp(dir=into),
             default_config=True,
         )
     )
