@@ -113,6 +113,7 @@ def faulty(fleet_repos, tmp_path_factory) -> tuple[subprocess.CompletedProcess, 
     table = fleet("audit", "--markdown", out / "report.md", "--alert-policies",
                   out / "alert-policies.yaml", *cache, manifest)  # fmt: skip
     machine = fleet("audit", "--json", *cache, manifest)
+    assert machine.stdout.startswith("{"), machine.stderr
     return table, json.loads(machine.stdout), out
 
 
