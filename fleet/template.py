@@ -120,8 +120,8 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
             git("clone", "--quiet", str(template), str(clone), cwd=cache)
         git("fetch", "--quiet", str(template), cwd=clone)
         shutil.rmtree(folder, ignore_errors=True)
-        with stdout_to_stderr():  # the post-generation hook prints its "Next:" steps
-            script.render(clone, commit, answers, folder)
-        (folder / "done").touch()
-    rendered = next((folder / commit).iterdir())
-    return script.drift(repo, rendered)
+        folder.mkdir()
+        with stdout_to_stderr():  # the post-generation hook may print its "Next:" steps
+            rendered = script.render(clone, commit, answers, folder)
+        (folder / "done").write_text(rendered.relative_to(folder).as_posix())
+    return script.drift(repo, folder / (folder / "done").read_text())
