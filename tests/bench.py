@@ -1,9 +1,11 @@
 """Print timings of the template next to create-dagster, measured side by side in one run.
 
-Run with `nox -s bench`. Figures are medians of several runs; ratios are against the baseline
+Run with `nox -s bench`; the shared storage's figures come from bench_storage.py. Figures are
+medians of several runs; ratios are against the baseline
 measured in the same run, on the same machine, with the same bytecode state.
 """
 
+import argparse
 import os
 import shutil
 import statistics
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import bench_storage
 from conftest import commit_template_copy, git, repo_env
 from uv import find_uv_bin
 
@@ -146,4 +149,12 @@ def main(repeats: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main(*map(int, sys.argv[1:]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="runs per timing (median)")
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the storage table")
+    parser.add_argument("--only", choices=["template", "storage"])
+    arguments = parser.parse_args()
+    if arguments.only != "storage":
+        main(arguments.repeats)
+    if arguments.only != "template":
+        bench_storage.main(arguments.rows)

@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
-from org import ORG_FILE, TEMPLATE, org_problems, org_settings
+from org import ORG_FILE, TEMPLATE, checkout_problems
 from uv import find_uv_bin
 
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -26,7 +26,7 @@ Bake = Callable[..., Path]
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop before any test when the org settings break a rule: every test would fail for it."""
-    found = org_problems(org_settings())
+    found = checkout_problems()
     if found:
         errors = "".join(f"\nERROR: {problem}." for problem in found)
         pytest.exit(f"{ORG_FILE} breaks the rules teams rely on:{errors}", returncode=1)

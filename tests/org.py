@@ -6,6 +6,7 @@ Run it alone after an edit (`uvx nox -s org`, or `python tests/org.py` with jinj
 the template's tests also refuse to start while the settings break a rule.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -140,8 +141,25 @@ def org_problems(org: dict) -> list[str]:
     return problems
 
 
+def owner_default_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
+    """cookiecutter.json cannot read this file, so its owner default repeats the GitHub org."""
+    owner = json.loads((template / "cookiecutter.json").read_text())["owner"]
+    if not owner.startswith(f"@{org['github_organization']}/"):
+        return [
+            f"The owner default in cookiecutter.json, {owner!r}, is not in github_organization "
+            f"{org['github_organization']!r}. Start it with '@{org['github_organization']}/'"
+        ]
+    return []
+
+
+def checkout_problems(template: Path = TEMPLATE) -> list[str]:
+    """Every problem with a checkout's org values: the org file, then what must agree with it."""
+    org = org_settings(template)
+    return org_problems(org) or owner_default_problems(org, template)
+
+
 def main() -> int:
-    found = org_problems(org_settings())
+    found = checkout_problems()
     if found:
         print(f"{ORG_FILE} breaks the rules teams rely on:", file=sys.stderr)
         print("".join(f"ERROR: {problem}.\n" for problem in found), file=sys.stderr, end="")

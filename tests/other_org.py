@@ -11,4 +11,3 @@ GLOBEX = {
     "local_storage_dir": "~/.globex/shared-assets",
     "registry": "ghcr.io/globex",
 }
-GITHUB_ORG = "globex"

@@ -3,7 +3,7 @@
 Against a real S3 server (SeaweedFS) on 127.0.0.1 and against the local filesystem default.
 """
 
-import pickle
+import json
 import time
 from pathlib import Path
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 ORG = org_settings()
 PROD = ORG["prod_deployment"]
 PROD_BUCKET, PREFIX = ORG["buckets"][PROD], ORG["storage_prefix"]
-A_KEY, B_KEY = f"{PREFIX}/finance/orders", f"{PREFIX}/sales/uses_finance__orders"
+A_KEY, B_KEY = f"{PREFIX}/finance/orders.json", f"{PREFIX}/sales/uses_finance__orders.json"
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def in_dagster_plus(endpoint: str, deployment: str = PROD, branch: bool = False)
 
 
 def s3_value(endpoint: str, key: str) -> object:
-    return pickle.loads(s3_client(endpoint).get_object(Bucket=PROD_BUCKET, Key=key)["Body"].read())
+    return json.loads(s3_client(endpoint).get_object(Bucket=PROD_BUCKET, Key=key)["Body"].read())
 
 
 def test_team_b_loads_team_a_asset_from_s3_in_prod(teams, s3) -> None:
@@ -85,8 +85,8 @@ def test_branch_runs_never_touch_prod_and_still_read_it(teams, s3) -> None:
         prod_before["ETag"],
         prod_before["LastModified"],
     )
-    assert s3_value(s3, f"{PREFIX}-branches/pr-7/finance/orders") == s3_value(s3, A_KEY)
-    assert s3_value(s3, f"{PREFIX}-branches/pr-8/sales/uses_finance__orders") == {
+    assert s3_value(s3, f"{PREFIX}-branches/pr-7/finance/orders.json") == s3_value(s3, A_KEY)
+    assert s3_value(s3, f"{PREFIX}-branches/pr-8/sales/uses_finance__orders.json") == {
         "source": "finance/orders",
         "rows": 2,
     }
@@ -96,8 +96,8 @@ def test_team_b_loads_team_a_asset_from_the_local_shared_directory(teams, tmp_pa
     local = {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)}
     materialize(teams["a"], "finance/orders", local)
     materialize(teams["b"], "sales/uses_finance__orders", local)
-    stored = tmp_path / PREFIX / "sales" / "uses_finance__orders"
-    assert pickle.loads(stored.read_bytes()) == {"source": "finance/orders", "rows": 2}
+    stored = tmp_path / PREFIX / "sales" / "uses_finance__orders.json"
+    assert json.loads(stored.read_text()) == {"source": "finance/orders", "rows": 2}
 
 
 def test_a_hand_edited_storage_is_caught_by_tests_and_fails_runs_clearly(teams, s3) -> None:
@@ -116,7 +116,7 @@ def test_a_hand_edited_storage_is_caught_by_tests_and_fails_runs_clearly(teams, 
     assert "storage.py no longer matches the org's shared storage" in tests.stdout
     assert run.returncode != 0
     assert (
-        f"finance/orders is not in S3 bucket {PROD_BUCKET!r} under 'sales-only'"
+        f"finance/orders is not stored under 's3://{PROD_BUCKET}/sales-only'"
         in run.stdout + run.stderr
     )
 

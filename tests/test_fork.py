@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, cli, commit_template_copy, edit, git, write_org
-from other_org import GITHUB_ORG, GLOBEX
+from other_org import GLOBEX
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,8 @@ def fork(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template forked, with Globex's org settings and owner default committed and tagged."""
     repo = commit_template_copy(tmp_path_factory.mktemp("fork") / "dagster-team-template")
     write_org(repo, GLOBEX)
-    edit(repo / "cookiecutter.json", r'"owner": "@[^/"]+/', f'"owner": "@{GITHUB_ORG}/')
+    github_org = GLOBEX["github_organization"]
+    edit(repo / "cookiecutter.json", r'"owner": "@[^/"]+/', f'"owner": "@{github_org}/')
     git("commit", "-q", "-am", "Globex's org settings", cwd=repo)
     git("tag", "v1.0.0", cwd=repo)
     return repo
@@ -66,7 +67,7 @@ def test_a_team_generates_from_the_forks_release(fork: Path, tmp_path: Path) -> 
     codeowners = (repo / ".github/CODEOWNERS").read_text()
     storage = (repo / "src/sales_analytics/storage.py").read_text()
     deploy = (repo / ".github/workflows/deploy.yml").read_text().replace('"', "")
-    assert f"@{GITHUB_ORG}/sales-analytics" in codeowners
+    assert f"@{GLOBEX['github_organization']}/sales-analytics" in codeowners
     assert all(f'"{bucket}"' in storage for bucket in GLOBEX["buckets"].values())
     assert "DAGSTER_CLOUD_ORGANIZATION: globex" in deploy
 

@@ -6,9 +6,10 @@ checked here, where the platform team runs `uvx nox -s org` after editing templa
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from org import TEMPLATE, bucket_problems, org_problems, org_settings
+from org import TEMPLATE, bucket_problems, org_problems, org_settings, owner_default_problems
 
 VALID = {
     "organization": "globex",
@@ -155,3 +156,13 @@ def test_the_command_reports_the_settings_it_checked() -> None:
     assert result.stdout.startswith(
         f"templates/org.jinja is valid: organization {org['organization']}, deployments "
     )
+
+
+def test_an_owner_default_in_another_github_org_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "cookiecutter.json").write_text(
+        '{"owner": "@initech/{{ cookiecutter.team_slug }}"}'
+    )
+    assert owner_default_problems(VALID, tmp_path) == [
+        "The owner default in cookiecutter.json, '@initech/{{ cookiecutter.team_slug }}', is not "
+        "in github_organization 'globex'. Start it with '@globex/'"
+    ]

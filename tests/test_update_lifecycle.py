@@ -200,6 +200,7 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
     opened = run_update(world)
     assert opened.returncode == 0, opened.stderr
     assert [(p["base"], p["head"]) for p in pulls(world)] == [("main", "template-update")]
+    assert "What changed and why: CHANGELOG.md in " in pulls(world)[0]["body"]
     branch = checkout(world, "template-update")
     assert new_pin in (branch / ".github/workflows/ci.yml").read_text()
     assert (branch / "SUPPORT.md").read_text() == "Ask in #data-sales-analytics.\n"

@@ -1,18 +1,29 @@
 {%- import "team.jinja" as team with context -%}
 {%- from "org.jinja" import org -%}
-"""The shared IO manager picks the org's storage for each place the code runs, and never drifts.
+"""The shared IO manager picks the org's storage, never drifts, and stores open formats.
 
-Template-owned: the expected values below are the org's, rendered by the template.
+Template-owned: the expected values below are the org's, rendered by the template. The
+behaviour tests run real materializations into a temporary shared directory, through the same
+code that writes to S3 in Dagster+.
 """
 
+import datetime
+import json
+import pickle
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from {{ team.package }} import storage
-from {{ team.package }}.s3_storage import SharedS3IOManager
+from {{ team.package }}.storage_io_manager import SharedStorageIOManager
 
+TEAM = "{{ team.package }}"
+OTHER_TEAM = "other_team"
+OTHERS_ORDERS = dg.AssetSpec(key=[OTHER_TEAM, "orders"])
 ORG_STORAGE = {
     "BUCKETS": {
 {%- for deployment, bucket in team.buckets.items() %}
@@ -36,34 +47,214 @@ def test_storage_settings_are_the_orgs() -> None:
 
 def test_locally_assets_go_to_the_shared_directory(tmp_path: Path) -> None:
     io_manager = storage.shared_io_manager({"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)})
-    assert io_manager == dg.FilesystemIOManager(base_dir=str(tmp_path / "{{ org.storage_prefix }}"))
+    base = str(tmp_path / ORG_STORAGE["PREFIX"])
+    assert io_manager == SharedStorageIOManager(base=base, team=TEAM)
 
 
 def test_the_local_default_expands_the_home_directory() -> None:
     io_manager = storage.shared_io_manager({})
-    assert isinstance(io_manager, dg.FilesystemIOManager)
-    assert io_manager.base_dir == str(Path(storage.LOCAL_DIR).expanduser() / "{{ org.storage_prefix }}")
-    assert "~" not in io_manager.base_dir
+    assert io_manager.base == str(Path(storage.LOCAL_DIR).expanduser() / "{{ org.storage_prefix }}")
+    assert "~" not in io_manager.base
 
 
 @pytest.mark.parametrize("deployment", list(ORG_STORAGE["BUCKETS"]))
 def test_full_deployments_use_the_org_bucket_and_prefix(deployment: str) -> None:
     io_manager = storage.shared_io_manager({"DAGSTER_CLOUD_DEPLOYMENT_NAME": deployment})
-    assert isinstance(io_manager, SharedS3IOManager)
-    assert io_manager.s3_bucket == ORG_STORAGE["BUCKETS"][deployment]
-    assert io_manager.s3_prefix == "{{ org.storage_prefix }}"
-    assert io_manager.read_only_fallback_prefix is None
+    assert io_manager.base == f"s3://{ORG_STORAGE['BUCKETS'][deployment]}/{{ org.storage_prefix }}"
+    assert io_manager.read_only_fallback is None
+    assert (io_manager.team, io_manager.region) == (TEAM, ORG_STORAGE["REGION"])
 
 
 def test_branch_deployments_write_apart_and_read_the_base_deployment() -> None:
     environ = {"DAGSTER_CLOUD_DEPLOYMENT_NAME": "pr-42", "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"}
     io_manager = storage.shared_io_manager(environ)
-    assert io_manager.s3_bucket == "{{ org.buckets[org.prod_deployment] }}"
-    assert io_manager.s3_prefix == "{{ org.storage_prefix }}-branches/pr-42"
-    assert io_manager.read_only_fallback_prefix == "{{ org.storage_prefix }}"
+    bucket = "{{ org.buckets[org.prod_deployment] }}"
+    assert io_manager.base == f"s3://{bucket}/{{ org.storage_prefix }}-branches/pr-42"
+    assert io_manager.read_only_fallback == f"s3://{bucket}/{{ org.storage_prefix }}"
 
 
 def test_an_unknown_deployment_is_refused_by_name() -> None:
     known = "'elsewhere'; known deployments: {{ team.buckets | join(", ") }}"
     with pytest.raises(dg.DagsterInvalidDefinitionError, match=known):
         storage.shared_io_manager({"DAGSTER_CLOUD_DEPLOYMENT_NAME": "elsewhere"})
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Path:
+    """The shared directory's prefix folder, where every team's assets land."""
+    return tmp_path / "{{ org.storage_prefix }}"
+
+
+def materialize(shared: Path, *assets, **kwargs) -> dg.ExecuteInProcessResult:
+    io_manager = SharedStorageIOManager(base=str(shared), team=TEAM)
+    return dg.materialize(assets, resources={"io_manager": io_manager}, **kwargs)
+
+
+class Reader:
+    """An asset of this team that keeps what it loaded from `key`, for the test to inspect."""
+
+    def __init__(self, key: list[str], annotation: object = object, **in_metadata) -> None:
+        self.loaded = None
+
+        @dg.asset(key_prefix=TEAM, ins={"upstream": dg.AssetIn(key=key, metadata=in_metadata)})
+        def read(upstream: annotation) -> dict:  # type: ignore[valid-type]
+            self.loaded = upstream
+            return {"type": type(upstream).__name__}
+
+        self.asset = read
+
+
+ORDERS = pa.table({"order_id": [1, 2], "region": ["eu", None], "amount": [1.5, None]})
+
+
+@dg.asset(key_prefix=TEAM)
+def orders() -> pa.Table:
+    return ORDERS
+
+
+@dg.asset(key_prefix=TEAM)
+def summary() -> dict:
+    return {"day": datetime.date(2024, 1, 31), "total": 1.5, "regions": ["eu"], "note": None}
+
+
+def test_tables_are_parquet_and_plain_values_json_at_documented_paths(shared: Path) -> None:
+    materialize(shared, orders, summary)
+    assert pq.read_table(shared / TEAM / "orders.parquet").equals(ORDERS)
+    assert json.loads((shared / TEAM / "summary.json").read_text()) == {
+        "day": "2024-01-31", "total": 1.5, "regions": ["eu"], "note": None
+    }  # fmt: skip
+
+
+def test_downstream_assets_load_tables_as_annotated_and_arrow_otherwise(shared: Path) -> None:
+    materialize(shared, orders)
+    as_any, as_arrow = Reader([TEAM, "orders"]), Reader([TEAM, "orders"], pa.Table)
+    only_amount = Reader([TEAM, "orders"], columns=["amount"])
+    for read in (as_any, as_arrow, only_amount):
+        materialize(shared, orders, read.asset, selection=[read.asset.key])
+    assert as_any.loaded.equals(ORDERS) and as_arrow.loaded.equals(ORDERS)
+    assert only_amount.loaded.column_names == ["amount"]
+
+
+def test_materializations_record_schema_and_row_count(shared: Path) -> None:
+    [event] = materialize(shared, orders).get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["dagster/row_count"].value == 2
+    assert [(c.name, c.type) for c in metadata["dagster/column_schema"].schema.columns] == [
+        ("order_id", "int64"), ("region", "string"), ("amount", "double")
+    ]  # fmt: skip
+    assert metadata["uri"].value == str(shared / TEAM / "orders.parquet")
+
+
+DAYS = dg.StaticPartitionsDefinition(["2024-01-01", "2024-01-02"])
+DAYS_BY_REGION = dg.MultiPartitionsDefinition({"day": DAYS, "region": dg.StaticPartitionsDefinition(["eu", "us"])})  # fmt: skip
+
+
+@dg.asset(key_prefix=TEAM, partitions_def=DAYS)
+def daily(context: dg.AssetExecutionContext) -> pa.Table:
+    return pa.table({"amount": [len(context.partition_key)]})
+
+
+@dg.asset(key_prefix=TEAM, partitions_def=DAYS_BY_REGION)
+def regional(context: dg.AssetExecutionContext) -> list:
+    return [context.partition_key]
+
+
+def test_partitions_are_hive_folders_that_load_one_by_one_or_together(shared: Path) -> None:
+    for day in DAYS.get_partition_keys():
+        materialize(shared, daily, partition_key=day)
+    materialize(shared, regional, partition_key="2024-01-01|eu")
+    assert (shared / TEAM / "daily" / "partition=2024-01-02" / "data.parquet").is_file()
+    assert (shared / TEAM / "regional" / "day=2024-01-01" / "region=eu" / "data.json").is_file()
+    dataset = ds.dataset(shared / TEAM / "daily", partitioning="hive").to_table()
+    assert sorted(dataset.column("partition").to_pylist()) == DAYS.get_partition_keys()
+    every_day = Reader([TEAM, "daily"], dict[str, pa.Table])
+    materialize(shared, daily, every_day.asset, selection=[every_day.asset.key])
+    assert sorted(every_day.loaded) == DAYS.get_partition_keys()
+    assert every_day.loaded["2024-01-01"].column("amount").to_pylist() == [10]
+
+
+def returning(name: str, value: object) -> dg.AssetsDefinition:
+    @dg.asset(key_prefix=TEAM, name=name)
+    def asset() -> object:
+        return value
+
+    return asset
+
+
+def test_empty_and_very_wide_tables_round_trip(shared: Path) -> None:
+    empty = pa.table({"id": pa.array([], pa.int64()), "name": pa.array([], pa.string())})
+    wide = pa.table({f"column_{i}": [i] for i in range(2_000)})
+    for name, table in [("empty", empty), ("wide", wide)]:
+        read = Reader([TEAM, name])
+        materialize(shared, returning(name, table), read.asset)
+        assert read.loaded.equals(table)
+
+
+def test_values_without_an_open_format_fail_naming_asset_type_and_formats(shared: Path) -> None:
+    message = (
+        f"{TEAM}/model returned a set, which the shared storage cannot write in an open format"
+        ".* Return a pandas or polars DataFrame or a pyarrow Table"
+        ".* opt in to pickle with metadata={'storage_format': 'pickle'}"
+    )
+    with pytest.raises(dg.Failure, match=message):
+        materialize(shared, returning("model", {1, 2}))
+    assert not (shared / TEAM).exists()
+
+
+def test_a_missing_upstream_names_where_it_looked(shared: Path) -> None:
+    with pytest.raises(dg.Failure, match=rf"{OTHER_TEAM}/orders is not stored under '{shared}'"):
+        materialize(shared, OTHERS_ORDERS, Reader(OTHERS_ORDERS.key.path).asset)
+
+
+class Model:
+    def __init__(self, weights: list[float]) -> None:
+        self.weights = weights
+
+
+@dg.asset(key_prefix=TEAM, metadata={"storage_format": "pickle"})
+def model() -> Model:
+    return Model([0.5])
+
+
+def test_a_team_may_opt_in_to_pickle_for_its_own_assets(shared: Path) -> None:
+    read = Reader([TEAM, "model"])
+    materialize(shared, model, read.asset)
+    assert (shared / TEAM / "model.pickle").is_file()
+    assert read.loaded.weights == [0.5]
+
+
+class Payload:
+    """Unpickling this creates a file: proof that a load ran the writer's code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_another_teams_pickle_is_never_unpickled(shared: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "code-ran"
+    (shared / OTHER_TEAM).mkdir(parents=True)
+    (shared / OTHER_TEAM / "orders.pickle").write_bytes(pickle.dumps(Payload(marker)))
+    with pytest.raises(dg.Failure, match="never unpickles another team's objects"):
+        materialize(shared, OTHERS_ORDERS, Reader(OTHERS_ORDERS.key.path).asset)
+    assert not marker.exists()
+
+
+def test_a_pickle_from_an_earlier_template_version_names_the_team_to_rematerialize(
+    shared: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "code-ran"
+    (shared / OTHER_TEAM).mkdir(parents=True)
+    (shared / OTHER_TEAM / "orders").write_bytes(pickle.dumps(Payload(marker)))
+    message = f"exists only as a pickle written by an earlier template version.*Team '{OTHER_TEAM}' must re-materialize it"  # fmt: skip
+    with pytest.raises(dg.Failure, match=message):
+        materialize(shared, OTHERS_ORDERS, Reader(OTHERS_ORDERS.key.path).asset)
+    assert not marker.exists()
+
+
+def test_a_format_change_leaves_no_older_object_behind(shared: Path) -> None:
+    materialize(shared, orders)
+    materialize(shared, returning("orders", ORDERS.to_pylist()))
+    assert sorted(path.name for path in (shared / TEAM).iterdir()) == ["orders.json"]

@@ -80,8 +80,17 @@ def apply_template() -> list[str]:
     return problems
 
 
+def changelog() -> str:
+    """Where the team reads what changed and why: the template's CHANGELOG at the new commit."""
+    state = json.loads((template_state.ROOT / ".cruft.json").read_text())
+    url, commit = state["template"].removesuffix(".git"), state["commit"]
+    if url.startswith("https://"):
+        return f" What changed and why: {url}/blob/{commit}/CHANGELOG.md"
+    return f" What changed and why: CHANGELOG.md in {url} at {commit}"
+
+
 def pull_request_body(problems: list[str]) -> str:
-    body = "Applied with `cruft update`; `uv.lock` refreshed to match."
+    body = "Applied with `cruft update`; `uv.lock` refreshed to match." + changelog()
     if problems:
         listed = "\n".join(f"- {problem}" for problem in problems)
         body += (

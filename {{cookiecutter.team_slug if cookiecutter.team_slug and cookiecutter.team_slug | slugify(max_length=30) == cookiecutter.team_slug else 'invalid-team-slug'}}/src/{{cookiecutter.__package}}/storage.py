@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from {{ team.package }}.storage_io_manager import SharedStorageIOManager
+
 BUCKETS = {
 {%- for deployment, bucket in team.buckets.items() %}
     "{{ deployment }}": "{{ bucket }}",
@@ -23,9 +25,10 @@ BRANCH_PREFIX = "{{ org.storage_prefix }}-branches"
 REGION = "{{ org.region }}"
 LOCAL_DIR = "{{ org.local_storage_dir }}"
 LOCAL_DIR_VARIABLE = "DAGSTER_SHARED_STORAGE_DIR"
+TEAM = "{{ team.package }}"
 
 
-def shared_io_manager(environ: Mapping[str, str] = os.environ) -> dg.ConfigurableIOManager:
+def shared_io_manager(environ: Mapping[str, str] = os.environ) -> SharedStorageIOManager:
     """Build the IO manager for where this code runs: a laptop, a branch or a full deployment.
 
     Branch deployments write under their own prefix, which no full deployment reads, and read
@@ -34,23 +37,20 @@ def shared_io_manager(environ: Mapping[str, str] = os.environ) -> dg.Configurabl
     deployment = environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME")
     if not deployment:
         base_dir = Path(environ.get(LOCAL_DIR_VARIABLE) or LOCAL_DIR).expanduser()
-        return dg.FilesystemIOManager(base_dir=str(base_dir / PREFIX))
+        return SharedStorageIOManager(base=str(base_dir / PREFIX), team=TEAM)
     branch = environ.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1"
-    if not branch and deployment not in BUCKETS:
+    if branch:
+        return SharedStorageIOManager(
+            base=f"s3://{BUCKETS[BRANCH_BASE]}/{BRANCH_PREFIX}/{deployment}",
+            team=TEAM,
+            read_only_fallback=f"s3://{BUCKETS[BRANCH_BASE]}/{PREFIX}",
+            region=REGION,
+        )
+    if deployment not in BUCKETS:
         raise dg.DagsterInvalidDefinitionError(
             f"No shared storage for Dagster+ deployment {deployment!r}; known deployments: "
             f"{', '.join(BUCKETS)}. Ask the platform team to add it to the template's org settings."
         )
-    # Imported here: the S3 stack costs about half a second that local runs do not need.
-    from {{ team.package }}.s3_storage import SharedS3IOManager, s3_resource
-
-    if branch:
-        return SharedS3IOManager(
-            s3_resource=s3_resource(REGION),
-            s3_bucket=BUCKETS[BRANCH_BASE],
-            s3_prefix=f"{BRANCH_PREFIX}/{deployment}",
-            read_only_fallback_prefix=PREFIX,
-        )
-    return SharedS3IOManager(
-        s3_resource=s3_resource(REGION), s3_bucket=BUCKETS[deployment], s3_prefix=PREFIX
+    return SharedStorageIOManager(
+        base=f"s3://{BUCKETS[deployment]}/{PREFIX}", team=TEAM, region=REGION
     )
