@@ -111,6 +111,13 @@ def diagram_stamp(source: Path) -> str:
 
 
 @nox.session(default=False)
+def fleet(session: nox.Session) -> None:
+    """Audit every team repo together: `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"))
+    session.run("python", "-m", "fleet", *(session.posargs or ["audit"]))
+
+
+@nox.session(default=False)
 def bake(session: nox.Session) -> None:
     """Write an example team repo to ./baked for inspection: `nox -s bake -- key=value ...`."""
     session.install("cookiecutter==2.7.1")
@@ -121,9 +128,11 @@ def bake(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Time the template against create-dagster, and shared storage against S3 and pickle.
+    """Time the template against create-dagster, shared storage against S3 and pickle, and the
+    fleet audit over 100 repos.
 
     `nox -s bench -- --repeats 5 --rows 10000000`; `--only storage` or `--only template`.
     """
     session.install(*TEST_REQUIREMENTS, "create-dagster==1.13.27")
     session.run("python", "tests/bench.py", *session.posargs)
+    session.run("python", "tests/bench_fleet.py")

@@ -39,6 +39,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/definitions.py",
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
+        f"src/{package}/defs/asset_keys.json",
         f"src/{package}/defs/upstreams.yaml",
         f"src/{package}/storage_formats.py",
         f"src/{package}/storage_io_manager.py",
@@ -50,6 +51,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "tests/test_definitions.py",
         "tests/test_storage.py",
         "tests/test_template_state.py",
+        "tests/test_asset_keys.py",
         "tests/test_upstreams.py",
     }
     if answers["deployment"] != "serverless":

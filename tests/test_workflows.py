@@ -164,14 +164,11 @@ def test_the_template_repositorys_own_workflow_passes_the_same_linters() -> None
         == 0
     )
     assert lint("actionlint", "-shellcheck", BIN / "shellcheck", cwd=TEMPLATE).stdout == ""
-    schema = lint(
-        "check-jsonschema",
-        "--builtin-schema",
-        "vendor.github-workflows",
-        ".github/workflows/tests.yml",
-        cwd=TEMPLATE,
-    )
-    assert schema.returncode == 0, schema.stdout
+    for schema in ("vendor.github-workflows", "custom.github-workflows-require-timeout"):
+        result = lint(
+            "check-jsonschema", "--builtin-schema", schema, *workflow_files(TEMPLATE), cwd=TEMPLATE
+        )
+        assert result.returncode == 0, result.stdout
 
 
 def test_the_template_repositorys_workflow_uses_the_same_pins_as_team_repos() -> None:
@@ -184,7 +181,7 @@ def test_the_template_repositorys_workflow_uses_the_same_pins_as_team_repos() ->
     own = set(
         re.findall(
             r"[\w./-]+@[0-9a-f]{40} # v[\d.]+",
-            (TEMPLATE / ".github/workflows/tests.yml").read_text(),
+            "".join(path.read_text() for path in workflow_files(TEMPLATE)),
         )
     )
     assert own and own <= pins

@@ -1,0 +1,104 @@
+"""`python -m fleet audit [--json] [--markdown FILE] [MANIFEST | REPO ...]`, and `issue` for CI."""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from fleet.audit import audit
+from fleet.checks import Finding
+from fleet.report import as_json, markdown, table
+from fleet.sources import Source, SourceError, read_manifest, source
+from fleet.template import TEMPLATE
+
+ISSUE_TITLE = "Fleet audit"
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="fleet", description=__doc__)
+    commands = main.add_subparsers(dest="command", required=True)
+    for name, help in (
+        ("audit", "check every team repository against the org's invariants"),
+        ("issue", "audit, then open or update the template repository's fleet-audit issue"),
+    ):
+        command = commands.add_parser(name, help=help)
+        command.add_argument(
+            "targets", nargs="*", metavar="MANIFEST | REPO",
+            help="a .toml manifest listing repos, or git URLs / paths (default: fleet.toml)",
+        )  # fmt: skip
+        command.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        command.add_argument("--markdown", type=Path, metavar="FILE", help="write a report")
+        command.add_argument(
+            "--alert-policies", type=Path, metavar="FILE",
+            help="write every team's alert policies merged, for one alert-policies sync",
+        )  # fmt: skip
+        command.add_argument(
+            "--load", action="store_true",
+            help="also load each repository's definitions (uv run, slow) to prove its manifest",
+        )  # fmt: skip
+        command.add_argument(
+            "--no-drift", action="store_true",
+            help="skip rendering the template per repository to find drifted files (seconds each)",
+        )  # fmt: skip
+        command.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
+        command.add_argument("--cache", type=Path, help="where template renders are kept")
+    return main
+
+
+def sources(targets: list[str], template: Path):
+    """The listed repositories, and a finding for each manifest that cannot be read."""
+    found, errors = [], []
+    for target in targets or [str(template / "fleet.toml")]:
+        if target.endswith(".toml"):
+            try:
+                found += read_manifest(Path(target))
+            except SourceError as error:
+                errors.append(Finding(Path(target).name, "manifest", str(error)))
+        else:
+            found.append(source(target))
+    names = [s.name for s in found]
+    # Two repositories with one folder name are told apart by where they are read from.
+    found = [s if names.count(s.name) == 1 else Source(s.location, s.location) for s in found]
+    return found, errors
+
+
+def publish_issue(report: str) -> None:
+    """Open the fleet-audit issue, or replace the body of the open one (gh, with GH_TOKEN)."""
+    listed = subprocess.run(
+        ["gh", "issue", "list", "--state", "open", "--search", f'"{ISSUE_TITLE}" in:title',
+         "--json", "number,title"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    numbers = [i["number"] for i in json.loads(listed.stdout) if i["title"] == ISSUE_TITLE]
+    with tempfile.NamedTemporaryFile("w", suffix=".md") as body:
+        body.write(report)
+        body.flush()
+        if numbers:
+            command = ["issue", "edit", str(numbers[0]), "--body-file", body.name]
+        else:
+            command = ["issue", "create", "--title", ISSUE_TITLE, "--body-file", body.name]
+        subprocess.run(["gh", *command], check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    found, errors = sources(args.targets, args.template)
+    result = audit(
+        found, args.template, errors, load=args.load, drift=not args.no_drift, cache=args.cache
+    )
+    print(as_json(result) if args.json else table(result))
+    if args.markdown:
+        args.markdown.write_text(markdown(result))
+    if args.alert_policies:
+        args.alert_policies.write_text(yaml.safe_dump(result.alert_policies, sort_keys=False))
+    if args.command == "issue":
+        publish_issue(markdown(result))
+    return 1 if result.findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

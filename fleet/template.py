@@ -1,0 +1,129 @@
+"""The org's template as it is now: the storage settings it gives a team, and its history."""
+
+import contextlib
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+from cookiecutter.environment import StrictEnvironment
+from jinja2 import FileSystemLoader, Template
+
+from fleet.facts import storage_constants
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+
+
+def template_folder(template: Path) -> Path:
+    """The folder a team gets: the one whose name starts with `{{cookiecutter.team_slug`."""
+    return next(template.glob("{{cookiecutter.team_slug*"))
+
+
+@functools.cache
+def questions(template: Path) -> dict:
+    return json.loads((template / "cookiecutter.json").read_text())
+
+
+@functools.cache
+def compiled(template: Path, source: str) -> Template:
+    """A Jinja template in cookiecutter's environment, compiled once per run (compiling is slow)."""
+    folder = template_folder(template)
+    env = StrictEnvironment(
+        context={"cookiecutter": questions(template)},
+        keep_trailing_newline=True,
+        loader=FileSystemLoader([str(folder), str(template / "templates")]),
+    )
+    return env.get_template(source[1:]) if source.startswith("@") else env.from_string(source)
+
+
+def context(template: Path, answers: dict) -> dict:
+    """cookiecutter's context for these answers: each question's answer, else its default
+    rendered in order (as `cookiecutter --no-input` does), without rebuilding Jinja per team."""
+    values = {}
+    for key, default in questions(template).items():
+        if key in answers and not key.startswith("_"):
+            values[key] = answers[key]
+        elif isinstance(default, list):
+            values[key] = default[0]
+        elif isinstance(default, str):
+            values[key] = compiled(template, default).render(cookiecutter=values)
+        elif key != "__prompts__":
+            values[key] = default
+    return {"cookiecutter": values}
+
+
+def expected_storage(template: Path, answers: dict) -> dict:
+    """The storage constants the current template renders for a team with these answers."""
+    folder = template_folder(template)
+    source = next(folder.glob("src/*/storage.py")).relative_to(folder).as_posix()
+    storage = compiled(template, f"@{source}")
+    return storage_constants(storage.render(**context(template, answers)))
+
+
+def git(*args: str, cwd: Path) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def head(template: Path) -> str:
+    return git("rev-parse", "HEAD", cwd=template)
+
+
+@functools.cache
+def commits_behind(template: Path, commit: str) -> int | None:
+    """Template commits since `commit`; None when the template's history does not have it."""
+    count = git("rev-list", "--count", f"{commit}..HEAD", cwd=template)
+    return int(count) if count else None
+
+
+@functools.cache
+def drift_script(template: Path) -> ModuleType:
+    """The team repos' own drift check (template-owned, plain Python), imported from the template."""
+    path = template_folder(template) / ".github/scripts/template_drift.py"
+    spec = importlib.util.spec_from_file_location("template_drift", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what subprocesses print to stderr, keeping stdout for the report (and --json)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache: Path) -> list[str]:
+    """Template-owned files the repository changed, by the team repos' own drift rules.
+
+    Renders the template at the repository's recorded commit, once per commit and answers: a
+    render takes seconds, so renders are kept in `cache` between runs.
+    """
+    script = drift_script(template)
+    key = hashlib.sha256(json.dumps([commit, answers], sort_keys=True).encode()).hexdigest()
+    folder = cache / key[:16]
+    if not (folder / "done").is_file():
+        clone = cache / "template"
+        if not clone.is_dir():
+            git("clone", "--quiet", str(template), str(clone), cwd=cache)
+        git("fetch", "--quiet", str(template), cwd=clone)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        with stdout_to_stderr():  # the post-generation hook may print its "Next:" steps
+            rendered = script.render(clone, commit, answers, folder)
+        (folder / "done").write_text(rendered.relative_to(folder).as_posix())
+    return script.drift(repo, folder / (folder / "done").read_text())

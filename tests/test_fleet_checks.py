@@ -1,0 +1,124 @@
+"""Each fleet check alone, on repositories described in memory (the real fleet: test_fleet.py)."""
+
+from pathlib import Path
+
+import pytest
+
+from fleet import checks
+from fleet.facts import Repo, storage_constants
+from fleet.sources import SourceError, read_manifest
+
+
+def repo(name: str, assets=(), upstreams=(), queue="", location="", policies=()) -> Repo:
+    """A team repository's facts: its assets by key, its upstreams as (key, owner, seconds)."""
+    locations = [{"location_name": location or name} | ({"agent_queue": queue} if queue else {})]
+    return Repo(
+        name=name, path=Path(name), package=name, answers={}, locations=locations,
+        template_commit="c0ffee", storage={}, assets=dict(assets),
+        upstreams=[{"key": k, "owner": o, "fail_after_seconds": s} for k, o, s in upstreams],
+        alert_policies=[{"name": policy} for policy in policies],
+    )  # fmt: skip
+
+
+def pairs(findings) -> set[tuple[str, str]]:
+    return {(finding.repo, finding.check) for finding in findings}
+
+
+def test_location_names_quote_dagster_cloud_clis_model() -> None:
+    found = checks.location_names([repo("a"), repo("b", location="a"), repo("c")])
+    assert pairs(found) == {("a", "location-name"), ("b", "location-name")}
+    assert "duplicate location name" in found[0].message
+    assert checks.location_names([repo("a"), repo("b")]) == []
+
+
+def test_agent_queues() -> None:
+    assert pairs(checks.agent_queues([repo("a", queue="q"), repo("b", queue="q")])) == {
+        ("a", "agent-queue"), ("b", "agent-queue"),
+    }  # fmt: skip
+    assert checks.agent_queues([repo("a", queue="a"), repo("b")]) == []
+
+
+def test_storage_compares_every_constant() -> None:
+    team = repo("a")
+    team.storage = storage_constants('BUCKETS = {"prod": "x"}\nPREFIX = "p"\n')
+    found = checks.storage([team], lambda _: {"BUCKETS": {"prod": "y"}, "PREFIX": "p"})
+    assert [f.message.split(",")[0] for f in found] == ["storage.py sets BUCKETS = {'prod': 'x'}"]
+
+
+def test_template_version() -> None:
+    behind = {"c0ffee": 2}.get
+    assert "2 template commits behind" in checks.template_version([repo("a")], behind)[0].message
+    assert checks.template_version([repo("a")], lambda _: 0) == []
+    assert "does not have" in checks.template_version([repo("a")], lambda _: None)[0].message
+
+
+def test_upstreams_need_exactly_one_other_definer_with_the_declared_owner() -> None:
+    fleet = [
+        repo("finance", assets={"finance/revenue": None}),
+        repo("sales", upstreams=[("finance/revenue", "finance", None)]),
+        repo("hr", upstreams=[("crm/accounts", "crm", None), ("finance/revenue", "fin", None)]),
+    ]
+    found = checks.upstreams(fleet)
+    assert pairs(found) == {("hr", "upstream")}
+    assert ["no other repository" in f.message for f in found] == [True, False]
+    assert "owner 'fin', but finance (location finance) defines it" in found[1].message
+
+
+def test_key_collisions() -> None:
+    fleet = [repo("a", assets={"a/x": None}), repo("b", assets={"a/x": None, "b/y": None})]
+    assert pairs(checks.key_collisions(fleet)) == {("a", "key-collision"), ("b", "key-collision")}
+
+
+def test_cycles_and_deploy_order() -> None:
+    owner = repo("a", assets={"a/x": None})
+    reader = repo("b", assets={"b/y": None}, upstreams=[("a/x", "a", None)])
+    assert checks.cycles([owner, reader]) == []
+    assert checks.deploy_order([reader, owner]) == ["a", "b"]
+    third = repo("c", upstreams=[("b/y", "b", None)])
+    assert checks.downstream([owner, reader, third]) == {"a": ["b", "c"], "b": ["c"], "c": []}
+    owner.upstreams = [{"key": "b/y", "owner": "b", "fail_after_seconds": None}]
+    assert pairs(checks.cycles([owner, reader])) == {("a", "cycle"), ("b", "cycle")}
+    assert checks.deploy_order([owner, reader]) is None
+
+
+def test_freshness_the_owner_overrides() -> None:
+    owner = repo("fin", assets={"fin/rev": 93600})
+    late = repo("sales", upstreams=[("fin/rev", "fin", 86400)])
+    agreed = repo("support", upstreams=[("fin/rev", "fin", 93600)])
+    found = checks.freshness([owner, late, agreed])
+    assert [str(f) for f in found] == [
+        "sales: freshness: expects fin/rev at least every 1 day, but fin's own policy (every "
+        "26 hours) overrides it in Dagster+. Agree one window with fin and declare that"
+    ]
+
+
+def test_alert_policy_names_and_the_merged_document() -> None:
+    fleet = [repo("a", policies=["a-x", "shared"]), repo("b", policies=["shared"])]
+    assert pairs(checks.alert_policy_names(fleet)) == {("a", "alert-policy"), ("b", "alert-policy")}
+    assert checks.merged_alert_policies(fleet) == {
+        "alert_policies": [{"name": "a-x"}, {"name": "shared"}, {"name": "shared"}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("repos = [", "is not valid TOML"),
+        ('repo = ["x"]', "must have exactly one key, `repos`"),
+        ("repos = [1]", "must have exactly one key, `repos`"),
+    ],
+)
+def test_manifest_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
+    manifest = tmp_path / "fleet.toml"
+    manifest.write_text(text)
+    with pytest.raises(SourceError, match=message):
+        read_manifest(manifest)
+
+
+def test_manifest_paths_are_relative_to_it_and_urls_named_by_repo(tmp_path: Path) -> None:
+    manifest = tmp_path / "fleet.toml"
+    manifest.write_text('repos = ["teams/sales", "https://github.com/o/finance.git"]')
+    assert [(s.name, s.location) for s in read_manifest(manifest)] == [
+        ("sales", str(tmp_path / "teams/sales")),
+        ("finance", "https://github.com/o/finance.git"),
+    ]
