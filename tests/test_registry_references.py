@@ -15,7 +15,8 @@ ACCEPTED = {
 
 
 def ecr_repository() -> str:
-    return f"{org_settings()['registry']}/sales"
+    """An ECR repository in the org's region, whatever registry the org itself uses."""
+    return f"123456789012.dkr.ecr.{org_settings()['region']}.amazonaws.com/sales"
 
 
 @pytest.mark.parametrize("repository", [*ACCEPTED.values(), "ecr"], ids=[*ACCEPTED, "ecr"])
