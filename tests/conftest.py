@@ -111,6 +111,15 @@ def write_org(template: Path, org: dict) -> None:
     edit(template / ORG_FILE, r"\{%- set org = .*?-%\}", settings)
 
 
+def add_a_prompt_with_a_default(template: Path) -> None:
+    """A template release's new question, with a default, and a file that uses it."""
+    support = '"staging": true,\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",'
+    edit(template / "cookiecutter.json", '"staging": true,', support)
+    (template / TEMPLATE_DIR / "SUPPORT.md").write_text(
+        "Ask in {{ cookiecutter.support_channel }}.\n"
+    )
+
+
 def edit(path: Path, pattern: str, replacement: str) -> None:
     """Replace the one match of `pattern` in a file; fail if there is none."""
     text, count = re.subn(pattern, lambda _: replacement, path.read_text(), flags=re.DOTALL)

@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR, cli, commit_template_copy, git, run_in_repo, snapshot, write_org
+from conftest import (
+    TEMPLATE_DIR,
+    add_a_prompt_with_a_default,
+    cli,
+    commit_template_copy,
+    git,
+    run_in_repo,
+    snapshot,
+    write_org,
+)
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
@@ -42,14 +51,7 @@ def release_v2(template: Path) -> None:
     """Change an org storage value, bump an action, add and remove a file, add a prompt."""
     write_org(template, org_settings(template) | {"region": NEW_REGION})
     edit(template / "templates/actions.jinja", CHECKOUT_V701, CHECKOUT_V700)
-    edit(
-        template / "cookiecutter.json",
-        '"staging": true,',
-        '"staging": true,\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",',
-    )
-    (template / TEMPLATE_DIR / "SUPPORT.md").write_text(
-        "Ask in {{ cookiecutter.support_channel }}.\n"
-    )
+    add_a_prompt_with_a_default(template)
     (template / TEMPLATE_DIR / ".github/dependabot.yml").unlink()
     git("add", "-A", cwd=template)
     git("commit", "-q", "-m", "v2", cwd=template)

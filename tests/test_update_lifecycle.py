@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR, cli, commit_template_copy, git, run_in_repo, write_org
+from conftest import (
+    TEMPLATE_DIR,
+    add_a_prompt_with_a_default,
+    cli,
+    commit_template_copy,
+    git,
+    run_in_repo,
+    write_org,
+)
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
@@ -177,14 +185,7 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
     old_pin = re.search(r"actions/checkout@(\w+) # (v[\d.]+)", actions).group(0)
     new_pin = "actions/checkout@9c091bb21b7c1c1d1991bb908d89e4e9dddfe3e0 # v7.0.0"
     edit(template / "templates/actions.jinja", old_pin, new_pin)
-    edit(
-        template / "cookiecutter.json",
-        '"staging": true,',
-        '"staging": true,\n  "support_channel": "#data-{{ cookiecutter.team_slug }}",',
-    )
-    (template / TEMPLATE_DIR / "SUPPORT.md").write_text(
-        "Ask in {{ cookiecutter.support_channel }}.\n"
-    )
+    add_a_prompt_with_a_default(template)
     git("add", "-A", cwd=template)
     release(template, "Dagster 1.13.26, checkout v7.0.0, a support channel")
 
