@@ -27,32 +27,21 @@ def org(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Bake every supported combination and check files, hooks and rules."""
+    """Every test: bakes, hooks and rules; generated repos in fresh venvs; real servers; updates.
+
+    Four workers on two cores: most of an end-to-end test's time is spent waiting on servers,
+    sensors and uv. `-- -m e2e` (or `generated`, `executable`) runs one kind alone.
+    """
     session.install(*TEST_REQUIREMENTS)
-    session.run(
-        "pytest", *(session.posargs or ["-m", "not generated and not e2e and not executable"])
-    )
+    selection = session.posargs or ["-m", "not slow"]
+    session.run("pytest", "--numprocesses", "4", "--durations", "15", *selection)
 
 
-@nox.session
-def executable(session: nox.Session) -> None:
-    """Build the Serverless default's executable from uv.lock and serve it like Dagster+."""
+@nox.session(default=False)
+def slow(session: nox.Session) -> None:
+    """What the default run leaves out: the whole suite again in a fork with another org."""
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "executable", "--durations=0", "-s", *session.posargs)
-
-
-@nox.session
-def matrix(session: nox.Session) -> None:
-    """Run representative generated repos' own tests, checks and lint in fresh venvs."""
-    session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "generated", *session.posargs)
-
-
-@nox.session
-def e2e(session: nox.Session) -> None:
-    """Repos exchange assets on real S3 servers, watch contracts, and take template updates."""
-    session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "e2e", "--durations=0", *session.posargs)
+    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session

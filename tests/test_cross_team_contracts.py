@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake_template, repo_env, run_in_repo
+from conftest import IN_PROCESS_RUN, bake_template, repo_env, run_in_repo
 from s3_servers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +81,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (owner / "src" / "finance" / "defs" / "assets.py").write_text(OWNER_ASSETS)
     declare(consumer, ORDERS_CONTRACT)
     for repo in (owner, consumer):
-        run_in_repo(repo, "uv", "sync", "--quiet", "--compile-bytecode")
+        run_in_repo(repo, "uv", "sync", "--quiet")
     control = root / "control"
     control.mkdir()
     (control / "columns.json").write_text(json.dumps({"order_id": "int64", "amount": "int64"}))
@@ -191,6 +191,7 @@ def materialize(server: dict, key: list[str]) -> str:
                 "assetSelection": [{"path": key}],
                 "assetCheckSelection": [],
             },
+            "runConfigData": IN_PROCESS_RUN,
             "mode": "default",
         },
     )

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import bake_template, run_in_repo
+from conftest import IN_PROCESS, bake_template, run_in_repo
 from org import deployments, org_settings
 from s3_servers import CREDENTIALS, free_port, s3_client, seaweedfs
 
@@ -31,7 +31,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
     }
     for repo in repos.values():
-        run_in_repo(repo, "uv", "sync", "--quiet", "--compile-bytecode")
+        run_in_repo(repo, "uv", "sync", "--quiet")
     return repos
 
 
@@ -55,6 +55,7 @@ def materialize(repo: Path, key: str, env: dict[str, str], check: bool = True):
         f"{package}.definitions",
         "--select",
         key,
+        *IN_PROCESS,
     ]
     return run_in_repo(repo, *command, env=env, check=check)
 

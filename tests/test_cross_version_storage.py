@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, bake_template, run_in_repo
+from conftest import IN_PROCESS, TEMPLATE, bake_template, run_in_repo
 from org import org_settings
 from s3_servers import CREDENTIALS, s3_client, seaweedfs
 
@@ -156,7 +156,7 @@ class Team:
 
     def materialize(self, key: str, env: dict[str, str], partition: str = "", check: bool = True):
         command = ["run", "--no-sync", "dagster", "asset", "materialize",
-                   "-m", f"{self.repo.name}.definitions", "--select", key]  # fmt: skip
+                   "-m", f"{self.repo.name}.definitions", "--select", key, *IN_PROCESS]  # fmt: skip
         return self.run(*command, *(["--partition", partition] if partition else []), env=env, check=check)  # fmt: skip
 
     def python(self, code: str, check: bool = True):

@@ -47,11 +47,20 @@ def test_the_org_check_accepts_the_forks_settings(fork: Path) -> None:
     )
 
 
-def test_the_fast_suite_passes_in_the_fork(fork: Path, tmp_path: Path) -> None:
-    result = pytest_in(fork, tmp_path, "-m", "not generated and not e2e")
+def test_the_files_that_name_org_values_pass_in_the_fork(fork: Path, tmp_path: Path) -> None:
+    result = pytest_in(
+        fork, tmp_path, "tests/test_bake.py", "tests/test_docs.py", "tests/test_org_settings.py"
+    )
     assert result.returncode == 0, result.stdout[-5000:]
 
 
+@pytest.mark.slow
+def test_the_whole_suite_passes_in_the_fork(fork: Path, tmp_path: Path) -> None:
+    result = pytest_in(fork, tmp_path, "--numprocesses", "4", "-m", "not slow")
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+@pytest.mark.slow
 def test_storage_and_isolation_pass_in_the_fork(fork: Path, tmp_path: Path) -> None:
     result = pytest_in(
         fork, tmp_path, "-m", "e2e", "tests/test_cross_team_loading.py",

@@ -45,7 +45,7 @@ def assert_repo_is_valid(repo: Path) -> None:
     load_dagster_cloud_yaml((repo / "dagster_cloud.yaml").read_text())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field=st.sampled_from(sorted(VALID)), start_valid=st.booleans(), tail=pieces)
 def test_free_text_yields_a_valid_repo_or_a_clean_refusal(
     field: str, start_valid: bool, tail: str

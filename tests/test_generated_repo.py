@@ -25,7 +25,7 @@ def test_generated_repo_passes_its_own_gates(bake, answers: dict) -> None:
     run_in_repo(repo, "git", "init", "-q")
     run_in_repo(repo, "uv", "lock", "--quiet")
     run_in_repo(repo, "git", "add", "-A")
-    run_in_repo(repo, "uv", "sync", "--locked", "--quiet", "--compile-bytecode")
+    run_in_repo(repo, "uv", "sync", "--locked", "--quiet")
     assert " passed" in run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q").stdout
     validate = run_in_repo(repo, "uv", "run", "--no-sync", "dagster", "definitions", "validate")
     assert "All code locations passed validation" in validate.stderr + validate.stdout

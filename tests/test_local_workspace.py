@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, bake_template, run_in_repo
+from conftest import IN_PROCESS, TEMPLATE, bake_template, run_in_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def laptop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bake_template(root, team_name="Finance", team_slug="finance")
     bake_template(root, upstream_assets="finance/orders")
     for repo in ("finance", "sales-analytics"):
-        run_in_repo(root / repo, "uv", "sync", "--quiet", "--compile-bytecode")
+        run_in_repo(root / repo, "uv", "sync", "--quiet")
     (root / "workspace.yaml").write_text(WORKSPACE)
     return root
 
@@ -52,7 +52,7 @@ def test_a_shared_dagster_home_shows_each_repo_the_others_materializations(
     before = run_in_repo(sales, "uv", "run", "--no-sync", "python", "-c", SEES_ORDERS, env=env)
     run_in_repo(
         laptop / "finance", "uv", "run", "--no-sync", "dagster", "asset", "materialize", "-m",
-        "finance.definitions", "--select", "finance/orders", env=env,
+        "finance.definitions", "--select", "finance/orders", *IN_PROCESS, env=env,
     )  # fmt: skip
     after = run_in_repo(sales, "uv", "run", "--no-sync", "python", "-c", SEES_ORDERS, env=env)
     assert (before.stdout.strip(), after.stdout.strip()) == ("never materialized", "materialized")
