@@ -154,6 +154,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     with (team / "README.md").open("a") as readme:
         readme.write("\n## Our runbook\n\nPage the on-call analyst.\n")
     run_in_repo(team, "uv", "add", "--quiet", TEAM_DEPENDENCY)
+    manifest = ["uv", "run", "pytest", "-q", "tests/test_asset_keys.py"]
+    run_in_repo(team, *manifest, env={"UPDATE_ASSET_KEYS": "1"})  # as its docstring says
     git("init", "-q", "-b", "main", cwd=team)
     git("add", "-A", cwd=team)
     git("commit", "-q", "-m", "Start from the template, with our asset and dependency", cwd=team)
