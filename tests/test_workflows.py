@@ -22,6 +22,8 @@ REGISTRIES = [
     ]
 ]
 
+COMBINATIONS = supported_combinations() + REGISTRIES
+
 
 def lint(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     # zizmor goes online when a GitHub token is set; these checks must stay offline.
@@ -37,14 +39,20 @@ def lint(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module", params=supported_combinations() + REGISTRIES)
-def repo(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict, Path]:
-    answers = request.param
-    repo = bake_template(tmp_path_factory.mktemp("workflows"), **answers)
+@pytest.fixture(scope="module")
+def every_repo(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """All combinations, baked once: each schema check reads them all in one run."""
+    return [
+        bake_template(tmp_path_factory.mktemp("combination"), **param.values[0])
+        for param in COMBINATIONS
+    ]
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS)
+def repo(request: pytest.FixtureRequest, every_repo: list[Path]) -> tuple[dict, Path]:
+    repo = every_repo[request.param_index]
     git("init", "-q", cwd=repo)  # actionlint looks for the repository root
-    return answers, repo
+    return request.param, repo
 
 
 def workflow_files(repo: Path) -> list[Path]:
@@ -63,15 +71,6 @@ def test_actionlint_with_shellcheck_finds_nothing(repo) -> None:
     _, path = repo
     result = lint("actionlint", "-shellcheck", BIN / "shellcheck", cwd=path)
     assert (result.returncode, result.stdout) == (0, "")
-
-
-@pytest.fixture(scope="module")
-def every_repo(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """All combinations side by side, so each schema check reads them in one run."""
-    return [
-        bake_template(tmp_path_factory.mktemp("combination"), **param.values[0])
-        for param in supported_combinations() + REGISTRIES
-    ]
 
 
 @pytest.mark.parametrize(
