@@ -243,6 +243,16 @@ def ticks(server: dict, sensor: str) -> list[dict]:
     return data["sensorOrError"]["sensorState"]["ticks"]
 
 
+def sensor_runs(server: dict, sensor: str) -> list[dict]:
+    data = gql(
+        server,
+        """query($tag: ExecutionTag!) { runsOrError(filter: {tags: [$tag]}) {
+             ... on Runs { results { runId status } } } }""",
+        tag={"key": "dagster/sensor_name", "value": sensor},
+    )
+    return data["runsOrError"]["results"]
+
+
 def test_b_watches_a_through_its_declarations_only(workspace: dict) -> None:
     server = workspace
     gql(
@@ -320,6 +330,9 @@ def test_b_watches_a_through_its_declarations_only(workspace: dict) -> None:
         "two automation ticks after the contract failure",
     )
     assert len(materializations(server, DOWNSTREAM)) == downstream_before
+
+    # B checked freshness before A's first update and once after it: runs never piled up.
+    assert len(sensor_runs(server, "sales_upstream_freshness")) == 2
 
 
 def test_a_new_upstream_needs_only_a_declaration(workspace: dict) -> None:

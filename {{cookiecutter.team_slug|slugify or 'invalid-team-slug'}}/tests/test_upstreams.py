@@ -4,11 +4,21 @@
 Template-owned. A failure here quotes the problem in the declarations and how to fix it.
 """
 
+import time
+from datetime import timedelta
+
 import dagster as dg
 
 from {{ team.package }}.definitions import defs
-from {{ team.package }}.upstream_declarations import load
-from {{ team.package }}.upstreams import CONTRACT_CHECK, FRESHNESS_CHECK, PACKAGE
+from {{ team.package }}.upstream_declarations import Freshness, Upstream, load
+from {{ team.package }}.upstreams import (
+    CONTRACT_CHECK,
+    FRESHNESS_CHECK,
+    PACKAGE,
+    SENSOR_NAME_TAG,
+    freshness_check,
+    freshness_sensor,
+)
 
 
 def test_the_declarations_are_valid() -> None:
@@ -41,3 +51,36 @@ def test_the_upstream_sensors_run_by_default() -> None:
     expected |= {f"{PACKAGE}_upstream_contracts"} if any(u.columns for u in upstreams) else set()
     assert {name for name in sensors if name.startswith(f"{PACKAGE}_upstream_")} == expected
     assert {sensors[name] for name in expected} <= {dg.DefaultSensorStatus.RUNNING}
+
+
+def test_the_freshness_sensor_runs_a_check_only_when_its_result_would_change() -> None:
+    upstream = Upstream("other/orders", "other", freshness=Freshness(timedelta(seconds=2)))
+    sensor = freshness_sensor([upstream], [freshness_check(upstream)])
+    key = dg.AssetCheckKey(dg.AssetKey(upstream.path), FRESHNESS_CHECK)
+    with dg.instance_for_test() as instance:
+
+        def requested() -> list[dg.AssetCheckKey]:
+            result = sensor(dg.build_sensor_context(instance=instance))
+            return [key for run in result.run_requests for key in run.asset_check_keys]
+
+        def checked(passed: bool) -> None:
+            evaluation = dg.AssetCheckEvaluation(key.asset_key, FRESHNESS_CHECK, passed=passed)
+            instance.report_runless_asset_event(evaluation)
+
+        assert requested() == [key]  # never checked
+        checked(passed=False)  # the owner has never materialized it
+        assert requested() == []
+        instance.report_runless_asset_event(dg.AssetMaterialization(upstream.path))
+        assert requested() == [key]
+        checked(passed=True)
+        assert requested() == []
+        time.sleep(2.1)  # past fail_after
+        assert requested() == [key]
+
+        going = dg.DagsterRun(
+            "__ASSET_JOB",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={SENSOR_NAME_TAG: sensor.name},
+        )
+        instance.add_run(going)
+        assert isinstance(sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)

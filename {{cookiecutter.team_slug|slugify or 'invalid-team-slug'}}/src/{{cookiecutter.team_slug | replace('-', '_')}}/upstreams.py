@@ -8,7 +8,6 @@ the owners' failed runs. Check names carry this team's package: several teams ma
 
 import json
 import time
-import warnings
 from collections.abc import Sequence
 
 import dagster as dg
@@ -19,8 +18,15 @@ PACKAGE = __name__.partition(".")[0]
 LOCATION = PACKAGE.replace("_", "-")
 FRESHNESS_CHECK = f"{PACKAGE}_freshness"
 CONTRACT_CHECK = f"{PACKAGE}_contract"
-# Read by Dagster's freshness-check sensor: a passing check need not run again before this time.
-FRESH_UNTIL = "dagster/fresh_until_timestamp"
+# Dagster tags each run a sensor launches with the sensor's name.
+SENSOR_NAME_TAG = "dagster/sensor_name"
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 COLUMN_SCHEMA = "dagster/column_schema"
 SENSOR_INTERVAL = 30
 
@@ -30,12 +36,13 @@ def upstream_definitions() -> dg.Definitions:
     upstreams = load(PACKAGE)
     if not upstreams:
         return dg.Definitions()
-    freshness_checks = [freshness_check(upstream) for upstream in upstreams if upstream.freshness]
+    watched = [upstream for upstream in upstreams if upstream.freshness]
+    freshness_checks = [freshness_check(upstream) for upstream in watched]
     contracted = [upstream for upstream in upstreams if upstream.columns]
     contract_checks = [contract_check(upstream) for upstream in contracted]
     sensors = [failure_sensor(upstreams)]
     if freshness_checks:
-        sensors.append(freshness_sensor(freshness_checks))
+        sensors.append(freshness_sensor(watched, freshness_checks))
     if contract_checks:
         sensors.append(contract_sensor(contracted, contract_checks))
     return dg.Definitions(
@@ -67,39 +74,55 @@ def stub(upstream: Upstream) -> dg.AssetSpec:
     )
 
 
+def lateness(
+    upstream: Upstream, updated_at: float | None, now: float
+) -> dg.AssetCheckSeverity | None:
+    """How late the upstream is: None while fresh, WARN past warn_after, ERROR past fail_after."""
+    freshness = upstream.freshness
+    if updated_at is None or now - updated_at > freshness.fail_after.total_seconds():
+        return dg.AssetCheckSeverity.ERROR
+    if freshness.warn_after and now - updated_at > freshness.warn_after.total_seconds():
+        return dg.AssetCheckSeverity.WARN
+    return None
+
+
+def last_update(instance: dg.DagsterInstance, upstream: Upstream) -> float | None:
+    record = instance.get_latest_materialization_event(dg.AssetKey(upstream.path))
+    return record.timestamp if record else None
+
+
+def recorded_lateness(evaluation: dg.AssetCheckEvaluation) -> dg.AssetCheckSeverity | None:
+    return None if evaluation.passed else evaluation.severity
+
+
 def freshness_check(upstream: Upstream) -> dg.AssetChecksDefinition:
     """Fails when the last update is older than fail_after, warns after warn_after."""
-    freshness = upstream.freshness
 
     @dg.asset_check(
         asset=upstream.path,
         name=FRESHNESS_CHECK,
-        description=f"{LOCATION} expects an update at least every {freshness.fail_after}.",
+        description=f"{LOCATION} expects an update at least every {upstream.freshness.fail_after}.",
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        record = context.instance.get_latest_materialization_event(dg.AssetKey(upstream.path))
-        now = time.time()
-        if record is None:
+        updated_at = last_update(context.instance, upstream)
+        if updated_at is None:
             return dg.AssetCheckResult(
                 passed=False,
                 description=f"{upstream.key} has never been materialized. Ask {upstream.owner}.",
             )
-        age = now - record.timestamp
-        limit = freshness.warn_after or freshness.fail_after
+        now = time.time()
+        late = lateness(upstream, updated_at, now)
         metadata = {
-            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(record.timestamp),
-            "age_seconds": round(age),
+            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(updated_at),
+            "age_seconds": round(now - updated_at),
         }
-        if age <= limit.total_seconds():
-            metadata[FRESH_UNTIL] = dg.MetadataValue.timestamp(
-                record.timestamp + limit.total_seconds()
-            )
+        if late is None:
             return dg.AssetCheckResult(passed=True, metadata=metadata)
-        late = age > freshness.fail_after.total_seconds()
         return dg.AssetCheckResult(
             passed=False,
-            severity=dg.AssetCheckSeverity.ERROR if late else dg.AssetCheckSeverity.WARN,
-            description=f"{upstream.key} was last updated {round(age)} s ago. Ask {upstream.owner}.",
+            severity=late,
+            description=f"{upstream.key} was last updated {round(now - updated_at)} s ago. "
+            f"Ask {upstream.owner}.",
             metadata=metadata,
         )
 
@@ -138,20 +161,39 @@ def contract_check(upstream: Upstream) -> dg.AssetChecksDefinition:
     return check
 
 
-def freshness_sensor(checks: Sequence[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
-    """Dagster's sensor for freshness checks: it also re-runs a failed one after a new update.
+def freshness_sensor(
+    upstreams: Sequence[Upstream], checks: Sequence[dg.AssetChecksDefinition]
+) -> dg.SensorDefinition:
+    """Runs a freshness check when its result would change, never while one of its runs is going.
 
-    Dagster calls it superseded by freshness policies, but those stay with the owner's code
-    location; this team's own checks need it.
+    Dagster's own freshness-check sensor launches another run on every tick while the re-check
+    after an owner's update is still queued: on a busy deployment, runs pile up.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.SupersessionWarning)
-        return dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks,
-            name=f"{PACKAGE}_upstream_freshness",
-            minimum_interval_seconds=SENSOR_INTERVAL,
-            default_status=dg.DefaultSensorStatus.RUNNING,
-        )
+    name = f"{PACKAGE}_upstream_freshness"
+    keys = {dg.AssetCheckKey(dg.AssetKey(u.path), FRESHNESS_CHECK): u for u in upstreams}
+
+    @dg.sensor(
+        name=name,
+        asset_selection=dg.AssetSelection.checks(*checks),
+        minimum_interval_seconds=SENSOR_INTERVAL,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        instance = context.instance
+        going = dg.RunsFilter(tags={SENSOR_NAME_TAG: name}, statuses=UNFINISHED)
+        if instance.get_runs(filters=going, limit=1):
+            return dg.SkipReason("A freshness check launched by this sensor is still running.")
+        summaries = instance.event_log_storage.get_asset_check_summary_records(list(keys))
+        now = time.time()
+        due = []
+        for key, upstream in keys.items():
+            completed = summaries[key].last_completed_check_execution_record
+            late = lateness(upstream, last_update(instance, upstream), now)
+            if completed is None or late != recorded_lateness(completed.evaluation):
+                due.append(key)
+        return dg.SensorResult(run_requests=[dg.RunRequest(asset_check_keys=due)] if due else [])
+
+    return sensor
 
 
 def contract_sensor(
