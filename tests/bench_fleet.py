@@ -20,8 +20,6 @@ from conftest import commit_template_copy, git
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SIZE, LOADED = 100, 5
-# Bytecode is written and reused, as on a developer's machine or a cached CI runner.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def renamed(source: Path, target: Path, number: int) -> None:
@@ -72,7 +70,7 @@ def audit_seconds(template: Path, repos: list[Path], *options: str) -> tuple[flo
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "fleet", "audit", "--template", template, *options, *repos],
-        cwd=TEMPLATE, capture_output=True, text=True, check=False, env=ENV,
+        cwd=TEMPLATE, capture_output=True, text=True, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -23,6 +23,9 @@ CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 TEMPLATE_DIR = "{{cookiecutter.team_slug|slugify or 'invalid-team-slug'}}"  # what a team gets
 
 Bake = Callable[..., Path]
+# Processes the tests start write bytecode, as on a developer's machine: where this machine sets
+# PYTHONDONTWRITEBYTECODE, every process that imports Dagster compiles it again, twice the CPU.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # Runs in one process: the default gives each step its own, which imports
 # Dagster again (seconds per step on a busy 2-core machine) and tests nothing of ours.
 IN_PROCESS_RUN = {"execution": {"config": {"in_process": {}}}}

@@ -142,14 +142,10 @@ def interpreter(name: str) -> str:
 
 
 class Team:
-    """A generated repo and the Python its venv was made with (every uv call must name it).
-
-    Its processes write bytecode for what they import, so later runs start fast without
-    compiling every installed package up front.
-    """
+    """A generated repo and the Python its venv was made with (every uv call must name it)."""
 
     def __init__(self, repo: Path, python: str) -> None:
-        self.repo, self.env = repo, {"UV_PYTHON": python, "PYTHONDONTWRITEBYTECODE": ""}
+        self.repo, self.env = repo, {"UV_PYTHON": python}
 
     def run(self, *command: str, env: dict[str, str] | None = None, check: bool = True):
         return run_in_repo(self.repo, "uv", *command, env=self.env | (env or {}), check=check)

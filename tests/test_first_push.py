@@ -43,8 +43,15 @@ def shell(script: str, cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
+HYBRID = [
+    "deployment=hybrid-k8s",
+    "isolation=agent_queue",
+    "upstream_assets=finance/revenue, marketing/campaign-spend",
+]
+
+
 @pytest.mark.parametrize(
-    "answers", [[], ["deployment=hybrid-k8s"]], ids=["serverless", "hybrid-k8s"]
+    "answers", [[], HYBRID], ids=["serverless", "hybrid-k8s:agent_queue:upstream"]
 )
 def test_the_printed_next_steps_give_a_main_branch_that_ci_passes(
     answers: list[str], tmp_path: Path
