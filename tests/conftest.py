@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -40,6 +40,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"{ORG_FILE} breaks the rules teams rely on:{errors}", returncode=1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Temporary files of the tests and their processes go to a folder removed at the end.
+
+    cookiecutter leaves every hook script it ran in the temp folder, SeaweedFS its sockets.
+    The folder is short, under the system's: sockets' paths are limited to 107 characters.
+    """
+    tmp_path_factory.getbasetemp()  # pytest's own folder stays where it is
+    folder = tempfile.mkdtemp(prefix="tests-")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", folder)
+        patch.setattr(tempfile, "tempdir", folder)
+        yield
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow files first, so with several workers the quick ones fill in around them."""
     slow = {"e2e", "generated", "executable"}
@@ -59,10 +75,11 @@ def render_hook(name: str, answers: dict, folder: Path) -> Path:
 @functools.cache
 def load_hook(name: str) -> ModuleType:
     """Import a rendered hook as a module (its main() does not run), to test its rules directly."""
-    rendered = render_hook(name, {}, Path(tempfile.mkdtemp(prefix="hook-")))
-    spec = importlib.util.spec_from_file_location(name, rendered)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="hook-") as folder:
+        rendered = render_hook(name, {}, Path(folder))
+        spec = importlib.util.spec_from_file_location(name, rendered)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module
 
 
