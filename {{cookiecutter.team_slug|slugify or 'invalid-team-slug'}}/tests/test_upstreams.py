@@ -4,10 +4,13 @@
 Template-owned. A failure here quotes the problem in the declarations and how to fix it.
 """
 
+import re
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import dagster as dg
+import pytest
 
 from {{ team.package }}.definitions import defs
 from {{ team.package }}.upstream_declarations import Freshness, Upstream, load
@@ -18,6 +21,7 @@ from {{ team.package }}.upstreams import (
     SENSOR_NAME_TAG,
     freshness_check,
     freshness_sensor,
+    lateness,
 )
 
 
@@ -53,9 +57,23 @@ def test_the_upstream_sensors_run_by_default() -> None:
     assert {sensors[name] for name in expected} <= {dg.DefaultSensorStatus.RUNNING}
 
 
-def test_the_freshness_sensor_runs_a_check_only_when_its_result_would_change() -> None:
-    upstream = Upstream("other/orders", "other", freshness=Freshness(timedelta(seconds=2)))
-    sensor = freshness_sensor([upstream], [freshness_check(upstream)])
+def test_lateness_follows_the_declared_windows() -> None:
+    hour = 3600
+    upstream = Upstream(
+        "other/orders", "other", freshness=Freshness(timedelta(hours=26), timedelta(hours=12))
+    )
+    assert lateness(upstream, None, 0) == dg.AssetCheckSeverity.ERROR  # never materialized
+    assert lateness(upstream, 0, 12 * hour) is None
+    assert lateness(upstream, 0, 13 * hour) == dg.AssetCheckSeverity.WARN
+    assert lateness(upstream, 0, 27 * hour) == dg.AssetCheckSeverity.ERROR
+
+
+def test_the_freshness_sensor_runs_the_check_only_when_its_result_would_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream = Upstream("other/orders", "other", freshness=Freshness(timedelta(hours=1)))
+    check = freshness_check(upstream)
+    sensor = freshness_sensor([upstream], [check])
     key = dg.AssetCheckKey(dg.AssetKey(upstream.path), FRESHNESS_CHECK)
     with dg.instance_for_test() as instance:
 
@@ -63,19 +81,33 @@ def test_the_freshness_sensor_runs_a_check_only_when_its_result_would_change() -
             result = sensor(dg.build_sensor_context(instance=instance))
             return [key for run in result.run_requests for key in run.asset_check_keys]
 
-        def checked(passed: bool) -> None:
-            evaluation = dg.AssetCheckEvaluation(key.asset_key, FRESHNESS_CHECK, passed=passed)
+        def run_check() -> dg.AssetCheckResult:
+            """Evaluate the check and record its result, as the run the sensor requests does."""
+            result = check(dg.build_asset_check_context(instance=instance))
+            evaluation = dg.AssetCheckEvaluation(
+                key.asset_key, FRESHNESS_CHECK, passed=result.passed, severity=result.severity
+            )
             instance.report_runless_asset_event(evaluation)
+            return result
 
         assert requested() == [key]  # never checked
-        checked(passed=False)  # the owner has never materialized it
+        assert "other/orders has never been materialized" in run_check().description
         assert requested() == []
         instance.report_runless_asset_event(dg.AssetMaterialization(upstream.path))
-        assert requested() == [key]
-        checked(passed=True)
+        assert requested() == [key]  # the owner updated it
+        assert run_check().passed
         assert requested() == []
-        time.sleep(2.1)  # past fail_after
-        assert requested() == [key]
+        two_hours_later = time.time() + 7200
+        monkeypatch.setattr(
+            f"{PACKAGE}.upstreams.time", SimpleNamespace(time=lambda: two_hours_later)
+        )
+        assert requested() == [key]  # past fail_after
+        late = run_check()
+        assert (late.passed, late.severity) == (False, dg.AssetCheckSeverity.ERROR)
+        assert re.fullmatch(
+            r"other/orders was last updated 7\d{3} s ago\. Ask other\.", late.description
+        )
+        assert requested() == []
 
         going = dg.DagsterRun(
             "__ASSET_JOB",
@@ -83,4 +115,5 @@ def test_the_freshness_sensor_runs_a_check_only_when_its_result_would_change() -
             tags={SENSOR_NAME_TAG: sensor.name},
         )
         instance.add_run(going)
+        instance.report_runless_asset_event(dg.AssetMaterialization(upstream.path))
         assert isinstance(sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
