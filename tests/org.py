@@ -54,6 +54,15 @@ def deployments(org: dict) -> list[str]:
     return sorted(org["buckets"], key=lambda name: name != org["prod_deployment"])
 
 
+def branch_deployments(org: dict, staging: bool = True) -> list[str]:
+    """A team's deployments besides prod, in the org's order; each deploys from its own branch."""
+    return [
+        name
+        for name in org["buckets"]
+        if name != org["prod_deployment"] and (staging or name != org["staging_deployment"])
+    ]
+
+
 def bucket_problems(name: str) -> list[str]:
     """AWS's naming rules for general-purpose S3 buckets."""
     if not (

@@ -22,8 +22,9 @@ def push(branch: str) -> dict:
     return {"event_name": "push", "ref": ref, "ref_name": branch, "sha": PUSHED, "event": {}}
 
 
-def dispatch(branch: str) -> dict:
-    return push(branch) | {"event_name": "workflow_dispatch"}
+def dispatch(branch: str, **inputs: str) -> dict:
+    """A manual run from `branch`, with the inputs the person chose."""
+    return push(branch) | {"event_name": "workflow_dispatch", "inputs": inputs}
 
 
 def pull_request(action: str, author: str = "octocat") -> dict:
@@ -58,10 +59,18 @@ def triggers(deploy: dict, github: dict) -> bool:
     return True
 
 
+def inputs(deploy: dict, github: dict) -> dict:
+    """GitHub's `inputs` context: a manual run's chosen inputs over the workflow's defaults."""
+    if github["event_name"] != "workflow_dispatch":
+        return {}
+    declared = deploy[True]["workflow_dispatch"]["inputs"]
+    return {name: spec.get("default") for name, spec in declared.items()} | github["inputs"]
+
+
 def plan(deploy: dict, github: dict, ci_result: str = "success") -> dict:
     """The deploy job's decisions for one event, from the workflow's own expressions."""
     github = github | {"run_id": RUN_ID, "run_attempt": RUN_ATTEMPT, "repository": "org/repo"}
-    contexts = {"github": github, "vars": {}, "secrets": {}}
+    contexts = {"github": github, "inputs": inputs(deploy, github), "vars": {}, "secrets": {}}
     job = deploy["jobs"]["deploy"]
     ci_runs = evaluate(deploy["jobs"]["ci"]["if"], contexts)
     status = {"cancelled": lambda: False, "always": lambda: True, "success": lambda: True}

@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from org import org_settings
+from org import branch_deployments, org_settings
 
 ECR = "210987654321.dkr.ecr.us-east-2.amazonaws.com/sales"
 OIDC = "token.actions.githubusercontent.com"
@@ -20,8 +20,9 @@ def test_the_trust_policy_allows_the_deploys_subjects_and_nothing_else(bake, sta
         "Federated": f"arn:aws:iam::210987654321:oidc-provider/{OIDC}"
     }
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    github_repo = f"repo:{org_settings()['github_organization']}/sales-analytics"
-    branches = ["main", "staging"] if staging and org_settings()["staging_deployment"] else ["main"]
+    org = org_settings()
+    github_repo = f"repo:{org['github_organization']}/sales-analytics"
+    branches = ["main", *branch_deployments(org, staging)]
     assert statement["Condition"] == {
         "StringEquals": {
             f"{OIDC}:aud": "sts.amazonaws.com",

@@ -232,6 +232,20 @@ def test_the_clean_fleet_passes_with_its_deploy_order(fleet_repos) -> None:
     assert downstream == {"finance": ["support"], "support": []}
 
 
+def test_load_runs_each_repos_manifest_test_and_names_a_disagreement(fleet_repos) -> None:
+    """finance's manifest lists finance/revenue, which its code does not define."""
+    template, repos = fleet_repos
+    here = {"UV_PYTHON": "{}.{}".format(*sys.version_info)}  # the repos' may be missing here
+    result = fleet("audit", "--json", "--no-drift", "--load", "--template", template,
+                   repos["finance"], repos["support"], env=here)  # fmt: skip
+    report = json.loads(result.stdout)
+    assert [(f["repo"], f["check"]) for f in report["findings"]] == [("finance", "load")]
+    assert (
+        "`UPDATE_ASSET_KEYS=1 uv run pytest tests/test_asset_keys.py`"
+        in findings(report, "finance", "load")[0]
+    )
+
+
 def test_git_urls_are_cloned_and_bad_input_is_named_while_the_rest_is_audited(
     fleet_repos, tmp_path: Path
 ) -> None:

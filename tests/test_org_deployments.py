@@ -1,5 +1,6 @@
-"""Every deployment in the org settings reaches a team's storage, its tests and its IAM policy;
-a removed one leaves them. Checked on template copies with changed org settings.
+"""Every deployment in the org settings reaches a team's storage, its tests, its IAM policy and
+its deploy workflow; a removed one leaves them. Checked on template copies with changed org
+settings.
 """
 
 import ast
@@ -8,9 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import TEMPLATE, write_org
 from cookiecutter.main import cookiecutter
 from org import org_settings
+from test_deploy_triggers import dispatch, plan, push, triggers
 
 
 def template_with(tmp_path: Path, **changes: object) -> Path:
@@ -52,7 +55,7 @@ def with_qa(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     [({}, ""), ({"isolation": "deployment"}, "sales-analytics-")],
     ids=["shared-deployments", "own-deployments"],
 )
-def test_a_new_deployment_reaches_storage_tests_and_iam(with_qa, tmp_path, answers, prefix):
+def test_a_new_deployment_reaches_storage_tests_iam_and_deploys(with_qa, tmp_path, answers, prefix):
     buckets, template = with_qa
     org = org_settings()
     repo = bake(template, tmp_path, **answers)
@@ -65,6 +68,15 @@ def test_a_new_deployment_reaches_storage_tests_and_iam(with_qa, tmp_path, answe
     policy = json.loads((repo / "deploy/iam-policy.json").read_text())
     listed = policy["Statement"][0]["Resource"]
     assert listed == [f"arn:aws:s3:::{bucket}" for bucket in buckets.values()]
+
+    # The branch named after it deploys there, and a manual run can pick it.
+    deploy = yaml.safe_load((repo / ".github/workflows/deploy.yml").read_text())
+    assert triggers(deploy, push("qa"))
+    assert plan(deploy, push("qa"))["deployment"] == f"{prefix}qa"
+    assert plan(deploy, dispatch("main", deployment=f"{prefix}qa"))["deployment"] == f"{prefix}qa"
+    assert plan(deploy, push("main"))["deployment"] == f"{prefix}{org['prod_deployment']}"
+    choices = deploy[True]["workflow_dispatch"]["inputs"]["deployment"]["options"]
+    assert choices == list(expected)[1:]
 
 
 def test_a_team_without_staging_gets_no_staging_bucket(with_qa, tmp_path) -> None:

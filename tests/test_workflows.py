@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import TEMPLATE, bake_template, git
 from options import supported_combinations
-from org import org_settings
+from org import branch_deployments, org_settings
+from test_deploy_triggers import dispatch, plan, push
 
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"uses: [\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
@@ -127,19 +128,16 @@ def test_events_deploy_to_the_right_deployments_with_the_answers(repo) -> None:
     events, job = deploy[True], deploy["jobs"]["deploy"]  # YAML 1.1 reads the key `on` as True
     org = org_settings()
     own = "sales-analytics-" if answers.get("isolation") == "deployment" else ""
-    prod, staging = own + org["prod_deployment"], own + org["staging_deployment"]
+    others = branch_deployments(org, answers.get("staging", True))
     assert events["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
-    if answers.get("staging", True) and org["staging_deployment"]:
-        assert events["push"]["branches"] == ["main", "staging"]
-        assert "workflow_dispatch" in events
-        assert job["env"]["DEPLOYMENT"] == (
-            "${{ (github.event_name == 'workflow_dispatch' || github.ref_name == 'staging') "
-            f"&& '{staging}' || '{prod}' }}}}"
-        )
+    assert events["push"]["branches"] == ["main", *others]
+    assert plan(deploy, push("main"))["deployment"] == own + org["prod_deployment"]
+    for branch in others:
+        assert plan(deploy, push(branch))["deployment"] == own + branch
+    if others:  # a manual run deploys to the first by default
+        assert plan(deploy, dispatch("main"))["deployment"] == own + others[0]
     else:
-        assert events["push"]["branches"] == ["main"]
         assert "workflow_dispatch" not in events
-        assert job["env"]["DEPLOYMENT"] == prod
     assert deploy["env"]["DAGSTER_CLOUD_ORGANIZATION"] == org["organization"]
     steps = {step["name"]: step for step in job["steps"]}
     assert steps["Start the deploy session"]["with"]["location_names"] == '["sales-analytics"]'
