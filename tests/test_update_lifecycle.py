@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import (
     TEMPLATE_DIR,
     add_a_prompt_with_a_default,
@@ -241,6 +242,8 @@ def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: Wo
     assert (branch / "NOTES.md").read_text() == "Reviewed by the team.\n"
     assert f'"qa": "{prod_bucket}-qa"' in next(branch.glob("src/*/storage.py")).read_text()
     assert f"arn:aws:s3:::{prod_bucket}-qa" in (branch / "deploy/iam-policy.json").read_text()
+    deploy = yaml.safe_load((branch / ".github/workflows/deploy.yml").read_text())
+    assert "qa" in deploy[True]["push"]["branches"]  # YAML 1.1 reads the key `on` as True
     team_ci(branch, lint=False)
     merge_pull_request(world)
 
