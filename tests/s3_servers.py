@@ -76,8 +76,13 @@ def seaweedfs(data_dir: Path, buckets: list[str]) -> Iterator[str]:
                "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                f"-bucket={','.join(buckets)}", *(f"-{name}={port}" for name, port in ports.items())]  # fmt: skip
     endpoint = f"http://127.0.0.1:{ports['s3.port']}"
-    with running(command, s3_client(endpoint).list_buckets, CREDENTIALS):
-        yield endpoint
+    try:
+        with running(command, s3_client(endpoint).list_buckets, CREDENTIALS):
+            yield endpoint
+    finally:  # it leaves a socket per port in /tmp, whatever TMPDIR says
+        for port in ports.values():
+            for leftover in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                leftover.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import json
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +29,10 @@ class Terminal:
         self.cwd.mkdir()
         self.commands = 0
         self.tmux = ["tmux", "-L", f"first-run-{id(self)}", "-f", "/dev/null"]
-        shell = f"env -i HOME={self.home} PATH={BIN}:/usr/bin:/bin TERM=xterm bash --norc"
+        temp = tempfile.gettempdir()  # the tests' own, removed at the end
+        shell = (
+            f"env -i HOME={self.home} PATH={BIN}:/usr/bin:/bin TERM=xterm TMPDIR={temp} bash --norc"
+        )
         self.run("new-session", "-d", "-x", "80", "-y", "24", "-c", str(self.cwd), shell)
 
     def run(self, *args: str) -> str:
