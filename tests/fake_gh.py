@@ -26,11 +26,11 @@ def main(args: list[str]) -> int:
     state = json.loads(path.read_text()) if path.exists() else {"calls": [], "pulls": []}
     state["calls"].append(args)
     path.write_text(json.dumps(state))
-    if os.environ.get("FAKE_GH_ERROR"):
+    if args[:2] == ["auth", "setup-git"]:  # local git configuration, no API call
+        return 0
+    if os.environ.get("FAKE_GH_ERROR"):  # GitHub's API answers every call with this error
         print(os.environ["FAKE_GH_ERROR"], file=sys.stderr)
         return 1
-    if args[:2] == ["auth", "setup-git"]:
-        return 0
     if args[:2] == ["pr", "list"]:
         head = option(args, "--head")
         pulls = [{"url": p["url"]} for p in state["pulls"] if p["head"] == head and p["open"]]

@@ -76,19 +76,23 @@ def fake_gh_bin(folder: Path) -> Path:
     return folder
 
 
-def run_update(world: World, token: str = APP_TOKEN) -> subprocess.CompletedProcess:
+def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess.CompletedProcess:
     """The workflow's step, in a fresh checkout of main, as on a GitHub runner."""
     checkout = world.remote.parent / "runner"
     shutil.rmtree(checkout, ignore_errors=True)
     git("clone", "-q", world.remote, checkout, cwd=world.remote.parent)
-    env = os.environ | {
-        "PATH": f"{world.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "GITHUB_ACTIONS": "true",
-        "GH_TOKEN": token,
-        "FAKE_GH_STATE": str(world.gh_state),
-        "FAKE_GH_GITHUB_TOKEN": GITHUB_TOKEN,
-        "UV_PYTHON": "{}.{}".format(*sys.version_info),
-    }
+    env = (
+        os.environ
+        | {
+            "PATH": f"{world.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "GITHUB_ACTIONS": "true",
+            "GH_TOKEN": token,
+            "FAKE_GH_STATE": str(world.gh_state),
+            "FAKE_GH_GITHUB_TOKEN": GITHUB_TOKEN,
+            "UV_PYTHON": "{}.{}".format(*sys.version_info),
+        }
+        | extra
+    )
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
         [sys.executable, *UPDATE],
@@ -178,6 +182,17 @@ def test_without_the_token_the_update_fails_and_names_it(world: World) -> None:
         result.stderr
     )
     assert "Contents, Pull requests and Workflows: read and write" in result.stderr
+
+
+def test_any_other_gh_error_fails_the_update_with_its_message(world: World) -> None:
+    outage = "HTTP 502: Server Error (https://api.github.com/graphql)"
+    result = run_update(world, FAKE_GH_ERROR=outage)
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"ERROR: `gh pr list --head template-update --state open --json url` failed: {outage}\n"
+    )
+    assert git("ls-remote", "--heads", world.remote, "template-update", cwd=world.team) == ""
 
 
 def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> None:
