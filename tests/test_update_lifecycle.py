@@ -263,6 +263,39 @@ def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: Wo
     merge_pull_request(world)
 
 
+def test_an_update_branch_that_conflicts_with_main_stops_the_update_until_merged(
+    world: World,
+) -> None:
+    notes = world.team / "NOTES.md"  # the team's file, from the update branch merged before
+    notes.write_text("Reviewed by Ana.\n")
+    git("commit", "-q", "-am", "Ana's review", cwd=world.team)
+    git("push", "-q", "origin", "main", cwd=world.team)
+    helper = checkout(world, "template-update")
+    (helper / "NOTES.md").write_text("Reviewed by Bo.\n")
+    git("commit", "-q", "-am", "Bo's review, on the update branch", cwd=helper)
+    git("push", "-q", "origin", "template-update", cwd=helper)
+    pushed = git("ls-remote", "--heads", world.remote, "template-update", cwd=helper)
+
+    stopped = run_update(world)
+
+    assert stopped.returncode == 1
+    assert stopped.stderr == (
+        "ERROR: The template-update branch conflicts with main. Nothing was changed. Merge by "
+        "hand, then run this again: git switch template-update && git merge origin/main, "
+        "resolve, commit, push.\n"
+    )
+    assert git("ls-remote", "--heads", world.remote, "template-update", cwd=helper) == pushed
+    # What the message says: merge by hand, resolve, commit, push; then the update runs.
+    merge = ["git", "merge", "-q", "origin/main"]
+    assert subprocess.run(merge, cwd=helper, capture_output=True, check=False).returncode == 1
+    (helper / "NOTES.md").write_text("Reviewed by Ana and Bo.\n")
+    git("commit", "-q", "-am", "Merge main", cwd=helper)
+    git("push", "-q", "origin", "template-update", cwd=helper)
+    assert run_update(world).returncode == 0
+    merge_pull_request(world)
+    assert notes.read_text() == "Reviewed by Ana and Bo.\n"
+
+
 def test_a_storage_change_not_merged_yet_fails_the_drift_check(world: World) -> None:
     org = org_settings(world.template)
     prod_bucket = org["buckets"][org["prod_deployment"]]
