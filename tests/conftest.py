@@ -44,7 +44,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def private_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Temporary files of the tests and their processes go to a folder removed at the end.
 
-    cookiecutter leaves every hook script it ran in the temp folder, SeaweedFS its sockets.
+    cookiecutter leaves every hook script it ran in the temp folder, SeaweedFS its logs.
     The folder is short, under the system's: sockets' paths are limited to 107 characters.
     """
     tmp_path_factory.getbasetemp()  # pytest's own folder stays where it is
