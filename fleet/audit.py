@@ -84,12 +84,16 @@ def loaded_manifest(repo: Repo) -> list[Finding]:
     """--load: the repository's own test loads its definitions and compares them with its manifest."""
     if not (repo.path / "tests/test_asset_keys.py").is_file():
         return []
-    result = subprocess.run(
-        ["uv", "run",
-         "pytest", "-q", "-p", "no:cacheprovider", "tests/test_asset_keys.py"],
-        cwd=repo.path, capture_output=True, text=True, check=False,
-        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
-    )  # fmt: skip
+    try:
+        result = subprocess.run(
+            ["uv", "run",
+             "pytest", "-q", "-p", "no:cacheprovider", "tests/test_asset_keys.py"],
+            cwd=repo.path, capture_output=True, text=True, check=False,
+            env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        )  # fmt: skip
+    except FileNotFoundError:
+        return [Finding(repo.name, "load", "uv is not on PATH; --load runs each repository's "
+                        "own test with it. Install uv (`pip install uv`) or leave out --load")]  # fmt: skip
     if result.returncode == 0:
         return []
     return [

@@ -1,10 +1,12 @@
 """Each fleet check alone, on repositories described in memory (the real fleet: test_fleet.py)."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from fleet import checks
+from fleet.audit import loaded_manifest
 from fleet.facts import Repo, storage_constants
 from fleet.sources import SourceError, read_manifest
 
@@ -122,3 +124,12 @@ def test_manifest_paths_are_relative_to_it_and_urls_named_by_repo(tmp_path: Path
         ("sales", str(tmp_path / "teams/sales")),
         ("finance", "https://github.com/o/finance.git"),
     ]
+
+
+def test_load_without_uv_names_what_to_install(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_asset_keys.py").touch()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no uv there
+    (finding,) = loaded_manifest(dataclasses.replace(repo("finance"), path=tmp_path))
+    assert (finding.repo, finding.check) == ("finance", "load")
+    assert finding.message.startswith("uv is not on PATH; --load runs each repository's own test")
