@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import TEMPLATE, cli, commit_template_copy, edit, git
 from org import deployments, org_settings
+from uv import find_uv_bin
 
 pytestmark = pytest.mark.e2e
 DAY, TWENTY_SIX_HOURS = 86400, 26 * 3600
@@ -235,7 +236,10 @@ def test_the_clean_fleet_passes_with_its_deploy_order(fleet_repos) -> None:
 def test_load_runs_each_repos_manifest_test_and_names_a_disagreement(fleet_repos) -> None:
     """finance's manifest lists finance/revenue, which its code does not define."""
     template, repos = fleet_repos
-    here = {"UV_PYTHON": "{}.{}".format(*sys.version_info)}  # the repos' may be missing here
+    here = {
+        "UV_PYTHON": "{}.{}".format(*sys.version_info),  # the repos' may be missing here
+        "PATH": f"{Path(find_uv_bin()).parent}{os.pathsep}{os.environ['PATH']}",  # uv, as in nox
+    }
     result = fleet("audit", "--json", "--no-drift", "--load", "--template", template,
                    repos["finance"], repos["support"], env=here)  # fmt: skip
     report = json.loads(result.stdout)
