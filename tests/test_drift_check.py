@@ -52,6 +52,18 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def test_the_check_leaves_nothing_in_the_temp_folder(repo: Path, tmp_path: Path) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+
+    checked = run_in_repo(
+        repo, sys.executable, ".github/scripts/template_drift.py", env={"TMPDIR": str(temp)}
+    )
+
+    assert "Template-owned files match the template" in checked.stdout
+    assert list(temp.iterdir()) == []
+
+
 def test_team_changes_in_their_places_pass(repo: Path) -> None:
     edit(repo / "pyproject.toml", '    "dagster-cloud",\n', '    "dagster-cloud",\n    "pandas",\n')
     (repo / PACKAGE_DIR / "defs/orders.py").write_text("ORDERS = 1\n")

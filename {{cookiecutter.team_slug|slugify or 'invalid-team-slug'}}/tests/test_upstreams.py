@@ -79,7 +79,7 @@ def test_the_freshness_sensor_runs_the_check_only_when_its_result_would_change(
 
         def requested() -> list[dg.AssetCheckKey]:
             result = sensor(dg.build_sensor_context(instance=instance))
-            return [key for run in result.run_requests for key in run.asset_check_keys]
+            return [checked for run in result.run_requests for checked in run.asset_check_keys]
 
         def run_check() -> dg.AssetCheckResult:
             """Evaluate the check and record its result, as the run the sensor requests does."""

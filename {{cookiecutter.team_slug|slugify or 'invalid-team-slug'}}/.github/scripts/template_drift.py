@@ -39,19 +39,26 @@ def git(*args: str, cwd: Path) -> str:
 
 
 def render(template: Path, commit: str, answers: dict, into: Path) -> Path:
-    """The repository the template generates at `commit` for these answers (its own privates)."""
+    """The repository the template generates at `commit` for these answers (its own privates).
+
+    cookiecutter leaves a copy of each hook script in the temp folder; they go to `into` instead.
+    """
     git("checkout", "--quiet", "--force", commit, cwd=template)
     team_answers = {key: value for key, value in answers.items() if not key.startswith("_")}
-    return Path(
-        cookiecutter_main.cookiecutter(
-            str(template),
-            no_input=True,
-            extra_context=team_answers,
-            # A fresh tmpXXXXXXXX folder: post_gen stays quiet for comparison renders.
-            output_dir=tempfile.mkdtemp(dir=into),
-            default_config=True,
+    temp, tempfile.tempdir = tempfile.tempdir, str(into)
+    try:
+        return Path(
+            cookiecutter_main.cookiecutter(
+                str(template),
+                no_input=True,
+                extra_context=team_answers,
+                # A fresh tmpXXXXXXXX folder: post_gen stays quiet for comparison renders.
+                output_dir=tempfile.mkdtemp(dir=into),
+                default_config=True,
+            )
         )
-    )
+    finally:
+        tempfile.tempdir = temp
 
 
 def skip_list(repo: Path, cruft_state: dict) -> list[str]:
