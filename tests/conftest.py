@@ -135,6 +135,25 @@ def commit_template_copy(repo: Path) -> Path:
     return repo
 
 
+def link_as_documented(repo: Path, template: Path) -> subprocess.CompletedProcess:
+    """The docs' `cruft link` command for a plain-cookiecutter repo, run with bash, on `template`."""
+    docs = [TEMPLATE / "docs/quick-start.md", TEMPLATE / "docs/updating.md"]
+    commands = {
+        command
+        for page in docs
+        for command in re.findall(r"^uvx cruft@2.16.0 link .*$", page.read_text(), re.MULTILINE)
+    }
+    assert len(commands) == 1, f"The docs give different link commands: {commands}"
+    command = (
+        commands.pop()
+        .replace("https://github.com/acme/dagster-team-template.git", str(template))
+        .replace("uvx cruft@2.16.0", str(Path(sys.executable).parent / "cruft"))
+    )
+    return subprocess.run(
+        ["bash", "-c", command], cwd=repo, capture_output=True, text=True, check=False
+    )
+
+
 def write_org(template: Path, org: dict) -> None:
     """Replace a template checkout's org settings, as a platform team does after forking."""
     settings = f"{{%- set org = {json.dumps(org, indent=4)} -%}}"

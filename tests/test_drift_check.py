@@ -3,14 +3,13 @@ on repositories made with real cruft and cookiecutter from a real git template.
 """
 
 import json
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, cli, commit_template_copy, git, run_in_repo
+from conftest import cli, commit_template_copy, git, link_as_documented, run_in_repo
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
@@ -145,11 +144,6 @@ def test_on_dependabot_pull_requests_an_unreadable_template_is_reported_not_fail
     assert "Not compared on this Dependabot pull request" in checked.stdout
 
 
-def documented_link_command() -> str:
-    text = (TEMPLATE / "docs/updating.md").read_text()
-    return re.search(r"^uvx cruft@2.16.0 link .*$", text, re.MULTILINE).group(0)
-
-
 def test_the_documented_link_command_records_the_commit_the_repo_came_from(
     template: Path, tmp_path: Path
 ) -> None:
@@ -164,14 +158,7 @@ def test_the_documented_link_command_records_the_commit_the_repo_came_from(
     git("add", "-A", cwd=template)
     git("commit", "-q", "-m", "Later", cwd=template)
 
-    command = (
-        documented_link_command()
-        .replace("https://github.com/acme/dagster-team-template.git", str(template))
-        .replace("uvx cruft@2.16.0", str(Path(sys.executable).parent / "cruft"))
-    )
-    linked = subprocess.run(
-        ["bash", "-c", command], cwd=repo, capture_output=True, text=True, check=False
-    )
+    linked = link_as_documented(repo, template)
 
     assert linked.returncode == 0, linked.stderr
     assert json.loads((repo / ".cruft.json").read_text())["commit"] == generated_from

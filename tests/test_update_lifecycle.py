@@ -1,9 +1,10 @@
 """One team repo's life under template updates, as GitHub runs them with its default settings.
 
-Real git (a bare repository stands in for the team's GitHub remote), real cruft and uv, the
-generated update script, and a fake `gh` (tests/fake_gh.py: GitHub's API cannot run here).
-The tests run in file order on one repository, like its weeks: each release of the template
-goes through the update script, then through the team's CI steps as ci.yml runs them.
+Real git (a bare repository stands in for the team's GitHub remote), real cookiecutter, cruft and
+uv, the generated update script, and a fake `gh` (tests/fake_gh.py: GitHub's API cannot run
+here). The team starts as the quick start says: plain cookiecutter, then the documented
+`cruft link`. The tests run in file order on one repository, like its weeks: each release of the
+template goes through the update script, then through the team's CI steps as ci.yml runs them.
 """
 
 import json
@@ -24,6 +25,7 @@ from conftest import (
     cli,
     commit_template_copy,
     git,
+    link_as_documented,
     run_in_repo,
     write_org,
 )
@@ -54,6 +56,7 @@ class World:
     team: Path
     gh_state: Path
     bin: Path
+    venv: Path  # the CI checkouts' environment, kept between runs like setup-uv's cache
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -112,13 +115,18 @@ def checkout(world: World, branch: str) -> Path:
     return path
 
 
-def team_ci(repo: Path, lint: bool = True) -> None:
-    """ci.yml's steps in its order; each must pass."""
+def team_ci(world: World, repo: Path, lint: bool = True) -> None:
+    """ci.yml's steps in its order; each must pass.
+
+    `uv sync --locked` makes the environment exactly the lock's, so one environment serves every
+    checkout, and Dagster is not compiled to bytecode again for each.
+    """
+    env = {"UV_PROJECT_ENVIRONMENT": str(world.venv)}
     run_in_repo(repo, sys.executable, ".github/scripts/template_state.py")
-    run_in_repo(repo, "uv", "sync", "--locked", "--quiet")
+    run_in_repo(repo, "uv", "sync", "--locked", "--quiet", env=env)
     if lint:
-        run_in_repo(repo, "uv", "run", "--no-sync", "pre-commit", "run", "--all-files")
-    run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider")
+        run_in_repo(repo, "uv", "run", "--no-sync", "pre-commit", "run", "--all-files", env=env)
+    run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env)
     drift = ["uv", "run", "--no-project", "--with", "cookiecutter==2.7.1", "python"]
     run_in_repo(repo, *drift, ".github/scripts/template_drift.py")
 
@@ -149,30 +157,37 @@ def locked_version(repo: Path, package: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    """A team created with cruft, with its own asset and dependency, pushed to its remote."""
+    """A team made as the quick start says, with its own asset and dependency, pushed."""
     root = tmp_path_factory.mktemp("lifecycle")
     template = commit_template_copy(root / "template")
-    created = cli("cruft", "create", "--no-input", template, cwd=root)
-    assert created.returncode == 0, created.stderr
+    made = cli("cookiecutter", "--no-input", template, cwd=root)
+    assert made.returncode == 0, made.stderr
     team = root / "sales-analytics"
+    linked = link_as_documented(team, template)
+    assert linked.returncode == 0, linked.stderr
+    venv = root / "venv"
+    env = {"UV_PROJECT_ENVIRONMENT": str(venv)}
+    git("init", "-q", "-b", "main", cwd=team)
+    run_in_repo(team, "uv", "sync", "--quiet", env=env)
+    git("add", "-A", cwd=team)
+    git("commit", "-q", "-m", "Start from dagster-team-template", cwd=team)
     (team / "src/sales_analytics/defs/revenue.py").write_text(REVENUE)
     with (team / "README.md").open("a") as readme:
         readme.write("\n## Our runbook\n\nPage the on-call analyst.\n")
-    run_in_repo(team, "uv", "add", "--quiet", TEAM_DEPENDENCY)
+    run_in_repo(team, "uv", "add", "--quiet", TEAM_DEPENDENCY, env=env)
     manifest = ["uv", "run", "pytest", "-q", "tests/test_asset_keys.py"]
-    run_in_repo(team, *manifest, env={"UPDATE_ASSET_KEYS": "1"})  # as its docstring says
-    git("init", "-q", "-b", "main", cwd=team)
+    run_in_repo(team, *manifest, env=env | {"UPDATE_ASSET_KEYS": "1"})  # as its docstring says
     git("add", "-A", cwd=team)
-    git("commit", "-q", "-m", "Start from the template, with our asset and dependency", cwd=team)
+    git("commit", "-q", "-m", "Our asset and dependency", cwd=team)
     remote = root / "remote.git"
     git("init", "-q", "--bare", "-b", "main", remote, cwd=root)
     git("remote", "add", "origin", remote, cwd=team)
     git("push", "-q", "origin", "main", cwd=team)
-    return World(template, remote, team, root / "gh.json", fake_gh_bin(root / "bin"))
+    return World(template, remote, team, root / "gh.json", fake_gh_bin(root / "bin"), venv)
 
 
 def test_a_new_team_repo_passes_its_ci(world: World) -> None:
-    team_ci(checkout(world, "main"))
+    team_ci(world, checkout(world, "main"))
 
 
 def test_without_the_token_the_update_fails_and_names_it(world: World) -> None:
@@ -225,7 +240,7 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
     assert locked_version(branch, "dagster") == "1.13.26"
     assert f'"{TEAM_DEPENDENCY}' in (branch / "pyproject.toml").read_text()
     assert team_bytes(branch) == before
-    team_ci(branch)
+    team_ci(world, branch)
     merge_pull_request(world)
 
 
@@ -259,7 +274,7 @@ def test_people_s_commits_on_the_update_branch_survive_the_next_update(world: Wo
     assert f"arn:aws:s3:::{prod_bucket}-qa" in (branch / "deploy/iam-policy.json").read_text()
     deploy = yaml.safe_load((branch / ".github/workflows/deploy.yml").read_text())
     assert "qa" in deploy[True]["push"]["branches"]  # YAML 1.1 reads the key `on` as True
-    team_ci(branch, lint=False)
+    team_ci(world, branch, lint=False)
     merge_pull_request(world)
 
 
@@ -317,7 +332,7 @@ def test_a_storage_change_not_merged_yet_fails_the_drift_check(world: World) -> 
     storage = (branch / "src/sales_analytics/storage.py").read_text()
     assert f'REGION = "{region}"' in storage
     assert f'"{prod_bucket}-v2"' in storage
-    team_ci(branch, lint=False)
+    team_ci(world, branch, lint=False)
     merge_pull_request(world)
 
 
