@@ -33,7 +33,7 @@ def tests(session: nox.Session) -> None:
     sensors and uv. `-- -m e2e` (or `generated`, `executable`) runs one kind alone.
     """
     session.install(*TEST_REQUIREMENTS)
-    selection = session.posargs or ["-m", "not slow"]
+    selection = session.posargs or ["-m", "not slow and not image"]
     session.run("pytest", "--numprocesses", "4", "--durations", "15", *selection)
 
 
@@ -42,6 +42,16 @@ def slow(session: nox.Session) -> None:
     """What the default run leaves out: the whole suite again in a fork with another org."""
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session(default=False)
+def image(session: nox.Session) -> None:
+    """Build a Hybrid team repo's Dockerfile with buildah and load the definitions in the image.
+
+    Needs root and `apt-get install buildah debootstrap`; the base images are made locally.
+    """
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "image", *session.posargs)
 
 
 @nox.session
