@@ -46,7 +46,13 @@ import dagster as dg
 def revenue() -> int:
     return 200
 '''
-TEAM_OWNED = ["README.md", "src/sales_analytics/defs/revenue.py", "tests/test_definitions.py"]
+TEAM_CHECK = 'python -c "import tomli_w"\necho "Our dependency imports."\n'
+TEAM_OWNED = [
+    "README.md",
+    "ci/team-checks.sh",
+    "src/sales_analytics/defs/revenue.py",
+    "tests/test_definitions.py",
+]
 
 
 @dataclass
@@ -127,6 +133,8 @@ def team_ci(world: World, repo: Path, lint: bool = True) -> None:
     if lint:
         run_in_repo(repo, "uv", "run", "--no-sync", "pre-commit", "run", "--all-files", env=env)
     run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env)
+    checks = run_in_repo(repo, "uv", "run", "--no-sync", "bash", "ci/team-checks.sh", env=env)
+    assert checks.stdout == "Our dependency imports.\n"
     drift = ["uv", "run", "--no-project", "--with", "cookiecutter==2.7.1", "python"]
     run_in_repo(repo, *drift, ".github/scripts/template_drift.py")
 
@@ -174,6 +182,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     (team / "src/sales_analytics/defs/revenue.py").write_text(REVENUE)
     with (team / "README.md").open("a") as readme:
         readme.write("\n## Our runbook\n\nPage the on-call analyst.\n")
+    with (team / "ci/team-checks.sh").open("a") as checks:
+        checks.write(TEAM_CHECK)
     run_in_repo(team, "uv", "add", "--quiet", TEAM_DEPENDENCY, env=env)
     manifest = ["uv", "run", "pytest", "-q", "tests/test_asset_keys.py"]
     run_in_repo(team, *manifest, env=env | {"UPDATE_ASSET_KEYS": "1"})  # as its docstring says
