@@ -41,8 +41,10 @@ def repo(created: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(created, tmp_path / created.name, symlinks=True))
 
 
-def drift(repo: Path) -> subprocess.CompletedProcess:
-    return run_in_repo(repo, sys.executable, ".github/scripts/template_drift.py", check=False)
+def drift(repo: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return run_in_repo(
+        repo, sys.executable, ".github/scripts/template_drift.py", env=env, check=False
+    )
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -55,10 +57,9 @@ def test_the_check_leaves_nothing_in_the_temp_folder(repo: Path, tmp_path: Path)
     temp = tmp_path / "temp"
     temp.mkdir()
 
-    checked = run_in_repo(
-        repo, sys.executable, ".github/scripts/template_drift.py", env={"TMPDIR": str(temp)}
-    )
+    checked = drift(repo, env={"TMPDIR": str(temp)})
 
+    assert checked.returncode == 0, checked.stderr
     assert "Template-owned files match the template" in checked.stdout
     assert list(temp.iterdir()) == []
 

@@ -46,7 +46,8 @@ import dagster as dg
 def revenue() -> int:
     return 200
 '''
-TEAM_CHECK = 'python -c "import tomli_w"\necho "Our dependency imports."\n'
+TEAM_CHECK_SAYS = "Our dependency imports."
+TEAM_CHECK = f'python -c "import tomli_w"\necho "{TEAM_CHECK_SAYS}"\n'
 TEAM_OWNED = [
     "README.md",
     "ci/team-checks.sh",
@@ -134,7 +135,7 @@ def team_ci(world: World, repo: Path, lint: bool = True) -> None:
         run_in_repo(repo, "uv", "run", "--no-sync", "pre-commit", "run", "--all-files", env=env)
     run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env)
     checks = run_in_repo(repo, "uv", "run", "--no-sync", "bash", "ci/team-checks.sh", env=env)
-    assert checks.stdout == "Our dependency imports.\n"
+    assert checks.stdout == f"{TEAM_CHECK_SAYS}\n"
     drift = ["uv", "run", "--no-project", "--with", "cookiecutter==2.7.1", "python"]
     run_in_repo(repo, *drift, ".github/scripts/template_drift.py")
 
