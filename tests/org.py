@@ -24,6 +24,7 @@ KEYS = (
     "storage_prefix",
     "region",
     "local_storage_dir",
+    "storage_history_days",
     "registry",
 )
 
@@ -140,6 +141,12 @@ def org_problems(org: dict) -> list[str]:
         problems.append(
             f"local_storage_dir {directory!r} is not an absolute path. Start it with '/' or "
             "'~/', without environment variables or a trailing '/'"
+        )
+    days = org["storage_history_days"]
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+        problems.append(
+            f"storage_history_days {days!r} is not a number of days. Write a whole number from 1 "
+            "to 3650: how long a replaced version of a shared asset stays restorable"
         )
     if not REGISTRY.fullmatch(org["registry"]):
         problems.append(

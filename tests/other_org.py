@@ -9,5 +9,6 @@ GLOBEX = {
     "storage_prefix": "assets/dagster",
     "region": "us-east-1",
     "local_storage_dir": "~/.globex/shared-assets",
+    "storage_history_days": 7,
     "registry": "ghcr.io/globex",
 }

@@ -36,13 +36,20 @@ def s3_client(endpoint: str, key_id: str = "test", secret: str = "test"):
 
 
 @contextmanager
-def running(command: list, probe: Callable[[], object], env: dict[str, str]) -> Iterator[None]:
+def running(
+    command: list,
+    probe: Callable[[], object],
+    env: dict[str, str],
+    timeout: float = 30,
+    cwd: Path | None = None,
+) -> Iterator[None]:
     """Start a server, wait until `probe` succeeds, and always stop it."""
     process = subprocess.Popen(
-        command, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        command, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=cwd,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited early with code {process.returncode}")
@@ -61,6 +68,18 @@ def running(command: list, probe: Callable[[], object], env: dict[str, str]) -> 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def eventually(call: Callable[[], object], seconds: float = 30) -> object:
+    """`call()`, retried while the server is still setting itself up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except (BotoCoreError, ClientError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ VALID = {
     "storage_prefix": "assets/dagster",
     "region": "us-gov-west-1",
     "local_storage_dir": "/srv/shared-storage",
+    "storage_history_days": 90,
     "registry": "registry.globex.example:5000/data",
 }
 
@@ -105,6 +106,18 @@ def test_invalid_bucket_names_are_refused(name: str) -> None:
             "local_storage_dir '$HOME/shared' is not an absolute path. Start it with '/' or "
             "'~/', without environment variables or a trailing '/'",
             id="local-dir-variable",
+        ),
+        pytest.param(
+            {"storage_history_days": "30"},
+            "storage_history_days '30' is not a number of days. Write a whole number from 1 to "
+            "3650: how long a replaced version of a shared asset stays restorable",
+            id="history-days-text",
+        ),
+        pytest.param(
+            {"storage_history_days": 0},
+            "storage_history_days 0 is not a number of days. Write a whole number from 1 to "
+            "3650: how long a replaced version of a shared asset stays restorable",
+            id="history-days-zero",
         ),
         pytest.param(
             {"registry": "globexcorp"},

@@ -25,7 +25,9 @@ BRANCH_PREFIX = "{{ org.storage_prefix }}-branches"
 REGION = "{{ org.region }}"
 LOCAL_DIR = "{{ org.local_storage_dir }}"
 LOCAL_DIR_VARIABLE = "DAGSTER_SHARED_STORAGE_DIR"
+HISTORY_DAYS = {{ org.storage_history_days }}
 TEAM = "{{ team.package }}"
+ORGANIZATION = "{{ org.organization }}"  # Dagster+, where `shared-storage rollback` records
 
 
 def shared_io_manager(environ: Mapping[str, str] = os.environ) -> SharedStorageIOManager:
@@ -37,7 +39,9 @@ def shared_io_manager(environ: Mapping[str, str] = os.environ) -> SharedStorageI
     deployment = environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME")
     if not deployment:
         base_dir = Path(environ.get(LOCAL_DIR_VARIABLE) or LOCAL_DIR).expanduser()
-        return SharedStorageIOManager(base=str(base_dir / PREFIX), team=TEAM)
+        return SharedStorageIOManager(
+            base=str(base_dir / PREFIX), team=TEAM, history_days=HISTORY_DAYS
+        )
     branch = environ.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1"
     if branch:
         return SharedStorageIOManager(

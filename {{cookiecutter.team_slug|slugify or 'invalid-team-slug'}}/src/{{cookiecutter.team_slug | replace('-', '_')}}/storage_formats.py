@@ -8,15 +8,13 @@ value already is one, or when the reading asset asks for one.
 
 import datetime
 import json
-import pickle
 import sys
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 PARQUET, JSON, PICKLE = "parquet", "json", "pickle"
@@ -89,9 +87,9 @@ def type_name(value: object) -> str:
     )
 
 
-def write_table(table: pa.Table | _PandasSlices, filesystem: pafs.FileSystem, path: str) -> None:
-    """Stream the table to Parquet: pyarrow uploads it to S3 in parts while it encodes."""
-    with pq.ParquetWriter(path, table.schema, filesystem=filesystem) as writer:
+def write_table(table: pa.Table | _PandasSlices, sink: BinaryIO) -> None:
+    """Stream the table to Parquet, slice by slice: the sink publishes it only once complete."""
+    with pq.ParquetWriter(sink, table.schema) as writer:
         if isinstance(table, pa.Table):
             writer.write_table(table)
         else:
@@ -99,19 +97,12 @@ def write_table(table: pa.Table | _PandasSlices, filesystem: pafs.FileSystem, pa
                 writer.write_batch(batch)
 
 
-def write_bytes(data: bytes, filesystem: pafs.FileSystem, path: str) -> None:
-    with filesystem.open_output_stream(path) as stream:
-        stream.write(data)
-
-
-def read_table(
-    filesystem: pafs.FileSystem, path: str, wanted: Any, columns: list[str] | None
-) -> Any:
+def read_table(source: pa.NativeFile, wanted: Any, columns: list[str] | None) -> Any:
     """Read only the requested columns, as the type the consuming asset annotates.
 
     Unannotated inputs get a pyarrow Table: pyarrow is the one table library every repo has.
     """
-    table = pq.read_table(path, filesystem=filesystem, columns=columns)
+    table = pq.read_table(source, columns=columns)
     library = getattr(wanted, "__module__", "") or ""
     if library.startswith("pandas"):
         return table.to_pandas(split_blocks=True, self_destruct=True)
@@ -122,17 +113,46 @@ def read_table(
     return table
 
 
-def read_json(filesystem: pafs.FileSystem, path: str, wanted: Any) -> Any:
-    with filesystem.open_input_stream(path) as stream:
-        value = json.loads(stream.read())
+def read_json(source: pa.NativeFile, wanted: Any) -> Any:
+    value = json.loads(source.read())
     if wanted in (datetime.date, datetime.datetime):
         return wanted.fromisoformat(value)
     return value
 
 
-def read_pickle(filesystem: pafs.FileSystem, path: str) -> Any:
-    with filesystem.open_input_stream(path) as stream:
-        return pickle.loads(stream.read())
+def is_lazy(wanted: Any) -> bool:
+    """Inputs annotated `pyarrow.dataset.Dataset` or `polars.LazyFrame` read nothing up front."""
+    name = f"{getattr(wanted, '__module__', '')}.{getattr(wanted, '__qualname__', '')}"
+    return name.startswith("pyarrow._dataset.") or name == "polars.lazyframe.frame.LazyFrame"
+
+
+def lazy(wanted: Any, sources: list[tuple[Any, Any, dict[str, str]]]) -> Any:
+    """A dataset over stored Parquet objects, each with its Hive columns as a partition filter.
+
+    Filters on those columns skip whole objects; filters on others skip row groups; only the
+    selected columns are fetched.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    parquet = ds.ParquetFileFormat()
+    fragments = []
+    for source, filesystem, columns in sources:
+        condition = pc.scalar(True)
+        for name, value in columns.items():
+            condition = condition & (pc.field(name) == value)
+        fragments.append(
+            parquet.make_fragment(source, filesystem=filesystem, partition_expression=condition)
+        )
+    schema = fragments[0].physical_schema if fragments else pa.schema([])
+    for name in sources[0][2] if sources else {}:
+        schema = schema.append(pa.field(name, pa.string()))
+    dataset = ds.FileSystemDataset(fragments, schema, parquet)
+    if wanted.__module__.startswith("polars"):
+        import polars
+
+        return polars.scan_pyarrow_dataset(dataset)
+    return dataset
 
 
 def element_type(annotation: Any) -> Any:

@@ -18,9 +18,14 @@ from typing import Any
 from urllib.parse import quote
 
 import dagster as dg
-import pyarrow.fs as pafs
 
 from {{ team.package }} import storage_formats as formats
+from {{ team.package }}.storage_versions import (
+    UNVERSIONED,
+    LocalVersions,
+    S3Versions,
+    VersionNotFound,
+)
 
 S3 = "s3://"
 PARTITION_FILE = "data"
@@ -29,20 +34,24 @@ PARTITION_FILE = "data"
 class SharedStorageIOManager(dg.ConfigurableIOManager):
     """Stores values in open formats under `base`, a local directory or `s3://<bucket>/<prefix>`.
 
-    With `read_only_fallback`, an input missing under `base` is read from there instead; nothing
-    is ever written there. Pickles are written only for assets that opt in and read only under
-    `team`, this repo's own key prefix: unpickling runs code, so another team's bytes never are.
+    Every write publishes a complete new version or nothing (see storage_versions.py), and
+    records the version's id next to its uri. Inputs load the current version, or the one their
+    `version` metadata pins. With `read_only_fallback`, an input missing under `base` is read
+    from there instead; nothing is ever written there. Pickles are written only for assets that
+    opt in and read only under `team`, this repo's own key prefix: unpickling runs code, so
+    another team's bytes never are.
     """
 
     base: str
     team: str
     read_only_fallback: str | None = None
     region: str | None = None
+    history_days: int = 30
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        filesystem, root = self._filesystem(self.base)
+        store = self.store(self.base)
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        stem = _stem(root, context, partition)
+        stem = _stem(store.root, context, partition)
         table = None
         if (context.definition_metadata or {}).get("storage_format") == formats.PICKLE:
             self._check_may_pickle(context)
@@ -52,48 +61,62 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         else:
             kind, data = formats.JSON, self._json(context, obj)
         path = f"{stem}.{kind}"
-        with self._explained_errors(filesystem):
-            self._remove_other_formats(filesystem, stem, kind)
-            if isinstance(filesystem, pafs.LocalFileSystem):
-                filesystem.create_dir(path.rpartition("/")[0], recursive=True)
-            if table is not None:
-                formats.write_table(table, filesystem, path)
-            else:
-                formats.write_bytes(data, filesystem, path)
-        metadata = {"uri": dg.MetadataValue.path(self._uri(path))}
+        if table is not None:
+            write = lambda sink: formats.write_table(table, sink)  # noqa: E731
+        else:
+            write = lambda sink: sink.write(data)  # noqa: E731
+        with self._explained_errors():
+            version = store.versions.publish(path, write, context.run_id)
+            for other in store.versions.formats_of(stem) - {kind}:  # once the new one is complete
+                store.versions.remove(f"{stem}.{other}")
+        if version == UNVERSIONED:
+            context.log.warning(
+                f"Bucket {self._bucket!r} keeps no earlier versions of {_name(context)}, so it "
+                "cannot be rolled back. Ask the platform team to enable versioning on the bucket."
+            )
+        metadata = {"uri": dg.MetadataValue.path(self._uri(path)), "version": version}
         context.add_output_metadata(
             metadata | (formats.table_metadata(table) if table is not None else {})
         )
 
     def load_input(self, context: dg.InputContext) -> Any:
         wanted = context.dagster_type.typing_type
-        stores = [self._store(base) for base in filter(None, [self.base, self.read_only_fallback])]
-        if not context.has_asset_partitions:
-            return self._load(context, None, wanted, stores)
-        keys = context.asset_partition_keys
+        stores = [self.store(base) for base in filter(None, [self.base, self.read_only_fallback])]
+        keys = context.asset_partition_keys if context.has_asset_partitions else [None]
+        pins = _pins(context, keys)
+        if formats.is_lazy(wanted):
+            found = {key: self._find(context, key, stores) for key in keys}
+            found = {key: value for key, value in found.items() if value is not _MISSING}
+            with self._explained_errors():
+                return formats.lazy(wanted, self._lazy_sources(context, found, pins))
         if len(keys) == 1:
-            return self._load(context, keys[0], wanted, stores)
+            return self._load(context, keys[0], wanted, stores, pins)
         element = formats.element_type(wanted)
-        loaded = {key: self._load(context, key, element, stores) for key in keys}
+        loaded = {key: self._load(context, key, element, stores, pins) for key in keys}
         return {key: value for key, value in loaded.items() if value is not _MISSING}
 
-    def _store(self, base: str) -> "_Store":
-        filesystem, root = self._filesystem(base)
-        return _Store(filesystem, root)
+    def store(self, base: str) -> "_Store":
+        """Where `base` lives, and how its objects are published, versioned and read."""
+        if not base.startswith(S3):
+            return _Store(LocalVersions(self.history_days), base)
+        import boto3
+        from botocore.config import Config
 
-    def _load(
-        self, context: dg.InputContext, partition: str | None, wanted: Any, stores: list["_Store"]
+        config = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+        client = boto3.client("s3", region_name=self.region, config=config)
+        return _Store(S3Versions(client), base.removeprefix(S3))
+
+    def _find(
+        self, context: dg.InputContext, partition: str | None, stores: list["_Store"]
     ) -> Any:
-        """Read the first format found under `base`, else under the fallback."""
+        """The store and path of the first format found under `base`, else under the fallback."""
         for store in stores:
             stem = _stem(store.root, context, partition)
-            with self._explained_errors(store.filesystem):
-                stored = store.files(context)
-                kind = next(
-                    (kind for kind in formats.READ_ORDER if f"{stem}.{kind}" in stored), None
-                )
-                if kind is not None:
-                    return self._read(context, store.filesystem, f"{stem}.{kind}", kind, wanted)
+            with self._explained_errors():
+                stored = store.files(context, partition)
+            kind = next((kind for kind in formats.READ_ORDER if f"{stem}.{kind}" in stored), None)
+            if kind is not None:
+                return store, f"{stem}.{kind}", kind
             legacy = _legacy_path(store.root, context, partition)
             if legacy in stored:
                 raise self._legacy_pickle(context, legacy)
@@ -102,28 +125,65 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
             return _MISSING
         raise self._not_found(context, partition)
 
-    def _read(
+    def _load(
         self,
         context: dg.InputContext,
-        filesystem: pafs.FileSystem,
-        path: str,
-        kind: str,
+        partition: str | None,
         wanted: Any,
+        stores: list["_Store"],
+        pins: dict,
     ) -> Any:
-        context.log.debug(f"Loading {_name(context)} from {self._uri(path)}")
-        if kind == formats.PARQUET:
-            columns = (context.definition_metadata or {}).get("columns")
-            return formats.read_table(filesystem, path, wanted, columns)
-        if kind == formats.JSON:
-            return formats.read_json(filesystem, path, wanted)
-        if not self._may_unpickle(context):
+        found = self._find(context, partition, stores)
+        if found is _MISSING:
+            return _MISSING
+        store, path, kind = found
+        if kind == formats.PICKLE and not self._may_unpickle(context):
             raise dg.Failure(
                 f"{_name(context)} is stored as a pickle at {self._uri(path)}, under team "
                 f"{_owner(context, self.team)!r}'s prefix. This repo never unpickles another "
                 "team's objects (unpickling runs their code). Ask that team to drop the asset's "
                 "pickle opt-in and re-materialize it as Parquet or JSON."
             )
-        return formats.read_pickle(filesystem, path)
+        with self._explained_errors(), self._pinned(context, partition, pins):
+            source, version = store.versions.open(path, pins.get(partition))
+        context.log.debug(f"Loading {_name(context)} version {version} from {self._uri(path)}")
+        if kind == formats.PARQUET:
+            columns = (context.definition_metadata or {}).get("columns")
+            return formats.read_table(source, wanted, columns)
+        if kind == formats.JSON:
+            return formats.read_json(source, wanted)
+        return pickle.loads(source.read())
+
+    def _lazy_sources(self, context: dg.InputContext, found: dict, pins: dict) -> list:
+        """Each partition's current (or pinned) version, opened lazily, with its Hive columns."""
+        sources = []
+        for partition, (store, path, kind) in found.items():
+            if kind != formats.PARQUET:
+                raise dg.Failure(
+                    f"{_name(context)} is stored as {kind}, not as a table: annotate the input "
+                    "with a table type (a pandas or polars DataFrame, a pyarrow Table) or none."
+                )
+            with self._pinned(context, partition, pins):
+                version = pins.get(partition) or next(
+                    (v.id for v in store.versions.versions([path]) if v.current), UNVERSIONED
+                )
+                source, filesystem = store.versions.lazy_source(path, version)
+            sources.append((source, filesystem, _partition_columns(partition)))
+        return sources
+
+    @contextmanager
+    def _pinned(self, context: dg.InputContext, partition: str | None, pins: dict):
+        try:
+            yield
+        except VersionNotFound as missing:
+            where = f" partition {partition}" if partition else ""
+            raise dg.Failure(
+                f"{_name(context)}{where} has no version {missing.version!r} at "
+                f"{self._uri(missing.path)}: it never existed, or is older than the org's "
+                "retention. `shared-storage history` in the owning team's repo lists the "
+                "versions there are; pin one of them, or drop the input's `version` metadata "
+                "to read the current one."
+            ) from None
 
     def _may_unpickle(self, context: dg.InputContext) -> bool:
         """This team's own asset prefix, or an op output of this code that opted in."""
@@ -154,28 +214,6 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
                 "metadata={'storage_format': 'pickle'}."
             ) from error
 
-    def _remove_other_formats(self, filesystem: pafs.FileSystem, stem: str, kind: str) -> None:
-        """A format change must not leave an older object that readers would find first."""
-        others = [f"{stem}.{other}" for other in formats.READ_ORDER if other != kind]
-        for info in filesystem.get_file_info(others):
-            if info.type == pafs.FileType.File:
-                filesystem.delete_file(info.path)
-
-    def _filesystem(self, base: str) -> tuple[pafs.FileSystem, str]:
-        if not base.startswith(S3):
-            return pafs.LocalFileSystem(), base
-        filesystem = pafs.S3FileSystem(
-            region=self.region,
-            endpoint_override=_endpoint(),
-            connect_timeout=5,
-            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3),
-        )
-        root = base.removeprefix(S3)
-        with self._explained_errors(filesystem):
-            if filesystem.get_file_info(self._bucket).type == pafs.FileType.NotFound:
-                raise OSError("the bucket does not exist")
-        return filesystem, root
-
     @property
     def _bucket(self) -> str:
         return self.base.removeprefix(S3).partition("/")[0]
@@ -201,14 +239,16 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         )
 
     @contextmanager
-    def _explained_errors(self, filesystem: pafs.FileSystem) -> Iterator[None]:
+    def _explained_errors(self) -> Iterator[None]:
+        """S3's errors, with the bucket and endpoint named; the local directory's as they are."""
+        if not self.base.startswith(S3):
+            yield
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             yield
-        except FileNotFoundError:
-            raise
-        except OSError as error:
-            if not isinstance(filesystem, pafs.S3FileSystem):
-                raise
+        except (BotoCoreError, ClientError) as error:
             raise dg.Failure(
                 f"Cannot use S3 bucket {self._bucket!r} at {_endpoint() or 'AWS S3'}: {error}. "
                 "Check that the bucket exists, that AWS_ENDPOINT_URL points at the right store "
@@ -238,7 +278,7 @@ def _key_parts(context: dg.InputContext | dg.OutputContext) -> list[str]:
     return ["storage", *context.get_identifier()]
 
 
-def _partition_dirs(partition: str) -> str:
+def partition_dirs(partition: str) -> str:
     """Hive-style directories, which DuckDB, Athena, Spark and pyarrow datasets turn into columns."""
     if isinstance(partition, dg.MultiPartitionKey):
         items = sorted(partition.keys_by_dimension.items())
@@ -247,10 +287,15 @@ def _partition_dirs(partition: str) -> str:
     return "/".join(f"{dimension}={quote(key, safe='')}" for dimension, key in items)
 
 
-def _stem(root: str, context: dg.InputContext | dg.OutputContext, partition: str | None) -> str:
+def object_stem(root: str, key_parts: list[str], partition_dirs: str | None) -> str:
     """Where a value goes, without its format's extension."""
-    path = "/".join([root, *_key_parts(context)])
-    return f"{path}/{_partition_dirs(partition)}/{PARTITION_FILE}" if partition else path
+    path = "/".join([root, *key_parts])
+    return f"{path}/{partition_dirs}/{PARTITION_FILE}" if partition_dirs else path
+
+
+def _stem(root: str, context: dg.InputContext | dg.OutputContext, partition: str | None) -> str:
+    dirs = partition_dirs(partition) if partition else None
+    return object_stem(root, _key_parts(context), dirs)
 
 
 def _legacy_path(root: str, context: dg.InputContext, partition: str | None) -> str:
@@ -259,19 +304,39 @@ def _legacy_path(root: str, context: dg.InputContext, partition: str | None) -> 
 
 
 class _Store:
-    """One filesystem and root, listed at most once per input: one request for all partitions."""
+    """One root and its versions; each input lists it once: one request for all partitions."""
 
-    def __init__(self, filesystem: pafs.FileSystem, root: str) -> None:
-        self.filesystem, self.root = filesystem, root
+    def __init__(self, versions: LocalVersions | S3Versions, root: str) -> None:
+        self.versions, self.root = versions, root
         self._files: set[str] | None = None
 
-    def files(self, context: dg.InputContext) -> set[str]:
-        """Every object the input may be in: the asset's folder if partitioned, else its parent."""
+    def files(self, context: dg.InputContext | dg.OutputContext, partition: str | None) -> set[str]:
+        """Every object the value may be in: the asset's folder if partitioned, else its parent."""
         if self._files is None:
             parts = _key_parts(context)
-            partitioned = context.has_asset_partitions
-            directory = "/".join([self.root, *(parts if partitioned else parts[:-1])])
-            selector = pafs.FileSelector(directory, allow_not_found=True, recursive=partitioned)
-            infos = self.filesystem.get_file_info(selector)
-            self._files = {info.path for info in infos if info.type == pafs.FileType.File}
+            directory = "/".join([self.root, *(parts if partition else parts[:-1])])
+            self._files = self.versions.files(directory, recursive=bool(partition))
         return self._files
+
+
+def _pins(context: dg.InputContext, keys: list) -> dict:
+    """The input's `version` metadata: one id, or ids by partition."""
+    pinned = (context.definition_metadata or {}).get("version")
+    if pinned is None or isinstance(pinned, dict):
+        return pinned or {}
+    if len(keys) > 1:
+        raise dg.Failure(
+            f"The input from {_name(context)} pins version {pinned!r} but loads "
+            f"{len(keys)} partitions. Pin one version per partition: metadata="
+            "{'version': {'<partition key>': '<version id>', ...}}."
+        )
+    return {keys[0]: pinned}
+
+
+def _partition_columns(partition: str | None) -> dict[str, str]:
+    """A partition's Hive columns, as readers of the layout see them."""
+    if partition is None:
+        return {}
+    if isinstance(partition, dg.MultiPartitionKey):
+        return dict(partition.keys_by_dimension)
+    return {"partition": partition}

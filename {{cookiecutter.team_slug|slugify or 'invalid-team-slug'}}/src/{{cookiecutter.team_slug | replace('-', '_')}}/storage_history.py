@@ -1,0 +1,207 @@
+{%- import "team.jinja" as team with context -%}
+"""`shared-storage`: list an asset's stored versions, and roll it back without running any code.
+
+Template-owned, like storage.py. It acts where a run of this repo would write: the local shared
+directory, or with DAGSTER_CLOUD_DEPLOYMENT_NAME set, that deployment's storage (a branch
+deployment's own prefix, never production's). Only this team's assets: the command refuses
+others, and so do the bucket's write rules. A rollback publishes the earlier version again as
+the newest, so readers load it on their next run, and records it in Dagster as a
+materialization of the asset, with both version ids in its metadata.
+"""
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+
+from {{ team.package }}.storage import ORGANIZATION, shared_io_manager
+from {{ team.package }}.storage_formats import READ_ORDER
+from {{ team.package }}.storage_io_manager import S3, SharedStorageIOManager, object_stem
+from {{ team.package }}.storage_versions import Version
+
+LOCAL_WEBSERVER = "http://localhost:3000"  # where `dg dev` serves
+
+
+class Refused(Exception):
+    """What the user asked for cannot be done; the message says why and what to do."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    io_manager = shared_io_manager(os.environ)
+    try:
+        if arguments.command == "history":
+            print(history(io_manager, arguments.asset, arguments.partition))
+        else:
+            done, event = rollback(io_manager, arguments)
+            print(done)
+            record(event, arguments.dagster_url)
+    except Refused as refusal:
+        print(f"ERROR: {refusal}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def history(io_manager: SharedStorageIOManager, asset: str, partition: str | None) -> str:
+    """One line per version, newest first: id, time, format, writer, and which is current."""
+    store, paths = _objects(io_manager, asset, partition)
+    lines = []
+    for version in _versions(store, paths, asset):
+        writer = store.versions.run_id(version) or "a rollback"
+        mark = "  <- current" if version.current else ""
+        kind = version.path.rpartition(".")[2]
+        lines.append(f"{version.id}  {version.written_at:%Y-%m-%d %H:%M:%S}  {kind:<7}  {writer}{mark}")
+    return "\n".join(lines)
+
+
+def rollback(
+    io_manager: SharedStorageIOManager, arguments: argparse.Namespace
+) -> tuple[str, dict | None]:
+    """Make an earlier version current again; what it did, and the event that records it."""
+    owner = arguments.asset.split("/")[0]
+    if owner != io_manager.team:
+        raise Refused(
+            f"{arguments.asset} belongs to team {owner!r}; this repo may only roll back its own "
+            f"assets, under {io_manager.team}/. Ask team {owner!r} to run this in their repo."
+        )
+    store, paths = _objects(io_manager, arguments.asset, arguments.partition)
+    versions = _versions(store, paths, arguments.asset)
+    target = _target(store, versions, arguments)
+    if target.current:
+        return f"{arguments.asset} is already at version {target.id}: nothing changed.", None
+    with io_manager._explained_errors():  # noqa: SLF001 - the IO manager's S3 messages
+        restored = store.versions.restore(target, run_id="")
+        kind = target.path.rpartition(".")[2]
+        stem = target.path.rpartition(".")[0]
+        for other in store.versions.formats_of(stem) - {kind}:
+            store.versions.remove(f"{stem}.{other}")
+    uri = S3 + target.path if io_manager.base.startswith(S3) else target.path
+    done = (
+        f"Rolled back {arguments.asset}{_where(arguments.partition)} to version {target.id} "
+        f"(written {target.written_at:%Y-%m-%d %H:%M:%S} UTC); it is now version {restored} at "
+        f"{uri}. Readers load it on their next run."
+    )
+    event = {
+        "asset_key": arguments.asset.split("/"),  # a list: a string is read as one key part
+        "description": f"Rolled back to version {target.id} with `shared-storage rollback`.",
+        "metadata": {"uri": uri, "version": restored, "restored_version": target.id},
+    } | ({"partition": arguments.partition} if arguments.partition else {})
+    return done, event
+
+
+def _objects(io_manager: SharedStorageIOManager, asset: str, partition: str | None):
+    store = io_manager.store(io_manager.base)
+    dirs = (partition if "=" in partition else f"partition={partition}") if partition else None
+    stem = object_stem(store.root, asset.split("/"), dirs)
+    return store, [f"{stem}.{kind}" for kind in READ_ORDER]
+
+
+def _versions(store, paths: list[str], asset: str) -> list[Version]:
+    versions = store.versions.versions(paths)
+    if not versions:
+        raise Refused(
+            f"No stored versions of {asset} at {paths[0].rpartition('.')[0]}.*. Check the asset "
+            "key (team/name, as in the UI), the --partition, and DAGSTER_CLOUD_DEPLOYMENT_NAME."
+        )
+    return versions
+
+
+def _target(store, versions: list[Version], arguments: argparse.Namespace) -> Version:
+    """The version asked for: by id, by the run that wrote it, or the one before the current."""
+    if arguments.to:
+        chosen = [version for version in versions if version.id == arguments.to]
+    elif arguments.run:
+        chosen = [v for v in versions if store.versions.run_id(v) == arguments.run][:1]
+    else:
+        current = next((i for i, version in enumerate(versions) if version.current), None)
+        chosen = versions[current + 1 : current + 2] if current is not None else versions[:1]
+    if not chosen:
+        asked = arguments.to or arguments.run
+        what = f"version {asked!r}" if arguments.to else f"version written by run {asked!r}"
+        raise Refused(
+            f"{arguments.asset}{_where(arguments.partition)} has no "
+            f"{what if asked else 'version before the current one'}. "
+            "`shared-storage history` lists the versions there are."
+        )
+    return chosen[0]
+
+
+def record(event: dict | None, dagster_url: str | None) -> None:
+    """Report the materialization to Dagster's REST API: Dagster+'s, or a local webserver's."""
+    if event is None:
+        return
+    try:
+        _report(event, dagster_url)
+    except OSError as error:
+        raise Refused(
+            f"The rollback is done, but Dagster has no record of it: {error}. Start `dg dev` "
+            "(or pass --dagster-url) and report it from the asset's page with the metadata "
+            f"{json.dumps(event['metadata'])}."
+        ) from error
+
+
+def _report(event: dict, dagster_url: str | None) -> None:
+    deployment = os.environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME")
+    headers = {"Content-Type": "application/json"}
+    if dagster_url is None and deployment:
+        base = os.environ.get("DAGSTER_CLOUD_URL") or f"https://{ORGANIZATION}.dagster.cloud"
+        dagster_url = f"{base}/{deployment}"
+        headers["Dagster-Cloud-Api-Token"] = os.environ.get("DAGSTER_CLOUD_API_TOKEN", "")
+    request = urllib.request.Request(
+        f"{dagster_url or LOCAL_WEBSERVER}/report_asset_materialization/",
+        data=json.dumps(event).encode(),
+        headers=headers,
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        raise OSError(f"{error.url} answered {error.code} {error.read().decode()[:200]}") from None
+    except urllib.error.URLError as error:
+        raise OSError(f"{request.full_url} is unreachable ({error.reason})") from None
+    if "error" in answer:
+        raise OSError(f"{request.full_url} answered {answer['error']}")
+
+
+def _where(partition: str | None) -> str:
+    return f" partition {partition}" if partition else ""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shared-storage",
+        description="Versions of this team's assets in the org's shared storage.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, summary in [
+        ("history", "list an asset's stored versions, newest first"),
+        ("rollback", "make an earlier version of one of this team's assets current again"),
+    ]:
+        command = commands.add_parser(name, help=summary, description=summary)
+        command.add_argument("asset", help="the asset key as in the UI, e.g. team/orders")
+        command.add_argument(
+            "--partition",
+            help="a partition key, or for multi-partitions the folders of the uri "
+            "(day=2024-01-01/region=eu)",
+        )
+    target = commands.choices["rollback"].add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="VERSION", help="a version id from `history`")
+    target.add_argument("--run", metavar="RUN_ID", help="the version this Dagster run wrote")
+    target.add_argument(
+        "--previous", action="store_true", help="the version before the current one"
+    )
+    commands.choices["rollback"].add_argument(
+        "--dagster-url",
+        help=f"where to record the rollback: default Dagster+ in a deployment, else "
+        f"{LOCAL_WEBSERVER} (dg dev)",
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
