@@ -43,6 +43,8 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/defs/upstreams.yaml",
         f"src/{package}/storage_formats.py",
         f"src/{package}/storage_io_manager.py",
+        f"src/{package}/storage_history.py",
+        f"src/{package}/storage_versions.py",
         f"src/{package}/storage.py",
         f"src/{package}/upstream_declarations.py",
         f"src/{package}/upstreams.py",

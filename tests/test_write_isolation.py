@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 ORG = org_settings()
 BUCKET, PREFIX = ORG["buckets"][ORG["prod_deployment"]], ORG["storage_prefix"]
-SETUP_CALLS = 7  # create_bucket + (create_user, put_user_policy, create_access_key) per team
+SETUP_CALLS = 8  # create_bucket, put_bucket_versioning + 3 calls (user, policy, key) per team
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,9 @@ def team_clients(tmp_path_factory: pytest.TempPathFactory):
         location = {"CreateBucketConfiguration": {"LocationConstraint": ORG["region"]}}
         s3_client(endpoint).create_bucket(
             Bucket=BUCKET, **(location if ORG["region"] != "us-east-1" else {})
+        )
+        s3_client(endpoint).put_bucket_versioning(
+            Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
         )
         iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="setup", aws_secret_access_key="setup")  # fmt: skip
@@ -87,3 +90,23 @@ def test_the_policy_is_valid_iam_json(tmp_path: Path) -> None:
     assert {statement["Sid"] for statement in policy["Statement"]} == {
         "ListSharedStorage", "ReadEveryTeamsAssets", "WriteOnlyOwnAssetsAndRunOutputs"
     }  # fmt: skip
+
+
+def test_only_the_owning_team_rolls_an_asset_back_and_every_team_reads_old_versions(
+    team_clients,
+) -> None:
+    """A rollback is a copy of an earlier version onto the key: the write rules decide who."""
+    finance, sales = team_clients["finance"], team_clients["sales"]
+    key = f"{PREFIX}/finance/ledger.json"
+    v1 = finance.put_object(Bucket=BUCKET, Key=key, Body=b"1")["VersionId"]
+    finance.put_object(Bucket=BUCKET, Key=key, Body=b"2")
+    restore = {"Bucket": BUCKET, "Key": key, "CopySource": {"Bucket": BUCKET, "Key": key, "VersionId": v1}}  # fmt: skip
+    assert not allowed(lambda: sales.copy_object(**restore))
+    pinned = sales.get_object(Bucket=BUCKET, Key=key, VersionId=v1)["Body"].read()
+    listed = sales.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]
+    assert pinned == b"1" and len(listed) == 2
+    assert allowed(lambda: finance.copy_object(**restore))
+    assert finance.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"1"
+    upload = finance.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    assert not allowed(lambda: sales.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload))
+    assert allowed(lambda: finance.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload))

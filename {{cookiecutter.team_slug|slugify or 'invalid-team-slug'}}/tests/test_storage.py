@@ -33,6 +33,7 @@ ORG_STORAGE = {
     "PREFIX": "{{ org.storage_prefix }}",
     "BRANCH_PREFIX": "{{ org.storage_prefix }}-branches",
     "REGION": "{{ org.region }}",
+    "HISTORY_DAYS": {{ org.storage_history_days }},
 }
 
 
@@ -48,7 +49,9 @@ def test_storage_settings_are_the_orgs() -> None:
 def test_locally_assets_go_to_the_shared_directory(tmp_path: Path) -> None:
     io_manager = storage.shared_io_manager({"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)})
     base = str(tmp_path / ORG_STORAGE["PREFIX"])
-    assert io_manager == SharedStorageIOManager(base=base, team=TEAM)
+    assert io_manager == SharedStorageIOManager(
+        base=base, team=TEAM, history_days=ORG_STORAGE["HISTORY_DAYS"]
+    )
 
 
 def test_the_local_default_expands_the_home_directory() -> None:
@@ -254,7 +257,12 @@ def test_a_pickle_from_an_earlier_template_version_names_the_team_to_remateriali
     assert not marker.exists()
 
 
-def test_a_format_change_leaves_no_older_object_behind(shared: Path) -> None:
-    materialize(shared, orders)
+def test_a_format_change_leaves_no_older_object_behind_but_keeps_its_history(shared: Path) -> None:
+    [parquet] = materialize(shared, orders).get_asset_materialization_events()
     materialize(shared, returning("orders", ORDERS.to_pylist()))
-    assert sorted(path.name for path in (shared / TEAM).iterdir()) == ["orders.json"]
+    current = [path.name for path in (shared / TEAM).iterdir() if not path.name.startswith(".")]
+    assert current == ["orders.json"]
+    earlier = parquet.materialization.metadata["version"].value
+    pinned = Reader([TEAM, "orders"], pa.Table, version=earlier)
+    materialize(shared, orders, pinned.asset, selection=[pinned.asset.key])
+    assert pinned.loaded.equals(ORDERS)

@@ -137,6 +137,8 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         if found is _MISSING:
             return _MISSING
         store, path, kind = found
+        if partition in pins:  # a pinned version may be of another format than the current one
+            path, kind = self._pinned_format(context, store, path, partition, pins)
         if kind == formats.PICKLE and not self._may_unpickle(context):
             raise dg.Failure(
                 f"{_name(context)} is stored as a pickle at {self._uri(path)}, under team "
@@ -153,6 +155,17 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         if kind == formats.JSON:
             return formats.read_json(source, wanted)
         return pickle.loads(source.read())
+
+    def _pinned_format(
+        self, context: dg.InputContext, store: "_Store", path: str, partition, pins: dict
+    ) -> tuple[str, str]:
+        stem = path.rpartition(".")[0]
+        with self._explained_errors(), self._pinned(context, partition, pins):
+            for version in store.versions.versions([f"{stem}.{k}" for k in formats.READ_ORDER]):
+                if version.id == pins[partition]:
+                    return version.path, version.path.rpartition(".")[2]
+            store.versions.open(path, pins[partition])  # raises: no such version
+        return path, path.rpartition(".")[2]
 
     def _lazy_sources(self, context: dg.InputContext, found: dict, pins: dict) -> list:
         """Each partition's current (or pinned) version, opened lazily, with its Hive columns."""
