@@ -8,7 +8,6 @@ failure that is injected is an exception between two slices of the write.
 """
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -124,7 +123,9 @@ def stop_at(process: subprocess.Popen, env: dict[str, str], name: str, progress:
     """Freeze the writer as soon as `progress` parts (or 16 MiB steps) of its write are stored."""
     deadline = time.monotonic() + 120
     while upload_progress(env, name) < progress:
-        assert process.poll() is None, f"the write ended before the interrupt:\n{process.stdout.read()}"
+        assert process.poll() is None, (
+            f"the write ended before the interrupt:\n{process.stdout.read()}"
+        )
         assert time.monotonic() < deadline, "the write never got that far"
         time.sleep(0.005)
     process.send_signal(signal.SIGSTOP)
@@ -192,7 +193,7 @@ def webserver(teams, tmp_path_factory: pytest.TempPathFactory):
     command = [teams["finance"] / ".venv/bin/dagster-webserver", "-h", "127.0.0.1", "-p",
                str(port), "-m", "finance.definitions"]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    probe = lambda: urllib.request.urlopen(f"{url}/server_info", timeout=5)  # noqa: E731
+    probe = lambda: urllib.request.urlopen(f"{url}/server_info", timeout=5)
     env = repo_env() | {"DAGSTER_HOME": str(home)}
     with running(command, probe, env, timeout=120, cwd=teams["finance"]):
         yield url, home

@@ -108,5 +108,7 @@ def test_only_the_owning_team_rolls_an_asset_back_and_every_team_reads_old_versi
     assert allowed(lambda: finance.copy_object(**restore))
     assert finance.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"1"
     upload = finance.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
-    assert not allowed(lambda: sales.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload))
+    assert not allowed(
+        lambda: sales.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload)
+    )
     assert allowed(lambda: finance.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload))
