@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
-
 from {{ team.package }}.storage import ORGANIZATION, shared_io_manager
 from {{ team.package }}.storage_formats import READ_ORDER
 from {{ team.package }}.storage_io_manager import S3, SharedStorageIOManager, object_stem
@@ -54,7 +53,8 @@ def history(io_manager: SharedStorageIOManager, asset: str, partition: str | Non
         writer = store.versions.run_id(version) or "a rollback"
         mark = "  <- current" if version.current else ""
         kind = version.path.rpartition(".")[2]
-        lines.append(f"{version.id}  {version.written_at:%Y-%m-%d %H:%M:%S}  {kind:<7}  {writer}{mark}")
+        when = f"{version.written_at:%Y-%m-%d %H:%M:%S}"
+        lines.append(f"{version.id}  {when}  {kind:<7}  {writer}{mark}")
     return "\n".join(lines)
 
 
@@ -73,7 +73,7 @@ def rollback(
     target = _target(store, versions, arguments)
     if target.current:
         return f"{arguments.asset} is already at version {target.id}: nothing changed.", None
-    with io_manager._explained_errors():  # noqa: SLF001 - the IO manager's S3 messages
+    with io_manager.explained_errors():
         restored = store.versions.restore(target, run_id="")
         kind = target.path.rpartition(".")[2]
         stem = target.path.rpartition(".")[0]

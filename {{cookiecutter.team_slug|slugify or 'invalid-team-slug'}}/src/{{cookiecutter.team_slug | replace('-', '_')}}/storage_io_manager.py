@@ -14,7 +14,7 @@ import os
 import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import dagster as dg
@@ -61,11 +61,14 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         else:
             kind, data = formats.JSON, self._json(context, obj)
         path = f"{stem}.{kind}"
-        if table is not None:
-            write = lambda sink: formats.write_table(table, sink)  # noqa: E731
-        else:
-            write = lambda sink: sink.write(data)  # noqa: E731
-        with self._explained_errors():
+
+        def write(sink: BinaryIO) -> None:
+            if table is not None:
+                formats.write_table(table, sink)
+            else:
+                sink.write(data)
+
+        with self.explained_errors():
             version = store.versions.publish(path, write, context.run_id)
             for other in store.versions.formats_of(stem) - {kind}:  # once the new one is complete
                 store.versions.remove(f"{stem}.{other}")
@@ -87,7 +90,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         if formats.is_lazy(wanted):
             found = {key: self._find(context, key, stores) for key in keys}
             found = {key: value for key, value in found.items() if value is not _MISSING}
-            with self._explained_errors():
+            with self.explained_errors():
                 return formats.lazy(wanted, self._lazy_sources(context, found, pins))
         if len(keys) == 1:
             return self._load(context, keys[0], wanted, stores, pins)
@@ -106,13 +109,11 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         client = boto3.client("s3", region_name=self.region, config=config)
         return _Store(S3Versions(client), base.removeprefix(S3))
 
-    def _find(
-        self, context: dg.InputContext, partition: str | None, stores: list["_Store"]
-    ) -> Any:
+    def _find(self, context: dg.InputContext, partition: str | None, stores: list["_Store"]) -> Any:
         """The store and path of the first format found under `base`, else under the fallback."""
         for store in stores:
             stem = _stem(store.root, context, partition)
-            with self._explained_errors():
+            with self.explained_errors():
                 stored = store.files(context, partition)
             kind = next((kind for kind in formats.READ_ORDER if f"{stem}.{kind}" in stored), None)
             if kind is not None:
@@ -146,7 +147,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
                 "team's objects (unpickling runs their code). Ask that team to drop the asset's "
                 "pickle opt-in and re-materialize it as Parquet or JSON."
             )
-        with self._explained_errors(), self._pinned(context, partition, pins):
+        with self.explained_errors(), self._pinned(context, partition, pins):
             source, version = store.versions.open(path, pins.get(partition))
         context.log.debug(f"Loading {_name(context)} version {version} from {self._uri(path)}")
         if kind == formats.PARQUET:
@@ -160,7 +161,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         self, context: dg.InputContext, store: "_Store", path: str, partition, pins: dict
     ) -> tuple[str, str]:
         stem = path.rpartition(".")[0]
-        with self._explained_errors(), self._pinned(context, partition, pins):
+        with self.explained_errors(), self._pinned(context, partition, pins):
             for version in store.versions.versions([f"{stem}.{k}" for k in formats.READ_ORDER]):
                 if version.id == pins[partition]:
                     return version.path, version.path.rpartition(".")[2]
@@ -252,7 +253,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         )
 
     @contextmanager
-    def _explained_errors(self) -> Iterator[None]:
+    def explained_errors(self) -> Iterator[None]:
         """S3's errors, with the bucket and endpoint named; the local directory's as they are."""
         if not self.base.startswith(S3):
             yield
