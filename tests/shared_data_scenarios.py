@@ -48,8 +48,9 @@ def write(package: str, arguments: argparse.Namespace) -> dict:
     partitions = DAYS if arguments.day else None
 
     @dg.asset(key_prefix=package, name=arguments.name, partitions_def=partitions)
-    def table() -> pd.DataFrame:
-        return frame(arguments.rows, arguments.tag)
+    def table() -> object:
+        value = frame(arguments.rows, arguments.tag)
+        return value.to_dict("records") if arguments.as_json else value
 
     result = dg.materialize(
         [table], resources={"io_manager": storage.shared_io_manager()}, partition_key=arguments.day
@@ -80,7 +81,7 @@ def read(package: str, arguments: argparse.Namespace) -> dict:
         seen.update(summary(upstream, arguments))
         return {"rows": seen["rows"]}
 
-    load.__annotations__["upstream"] = ANNOTATIONS[arguments.lazy]
+    load.__annotations__["upstream"] = list if arguments.as_json else ANNOTATIONS[arguments.lazy]
     reader = dg.asset(
         name="reader", key_prefix=package, ins={"upstream": dg.AssetIn(key=key, metadata=pinned)}
     )(load)
@@ -92,7 +93,9 @@ def read(package: str, arguments: argparse.Namespace) -> dict:
 
 def summary(value, arguments: argparse.Namespace) -> dict:
     """Rows, and which writes they came from (their `tag`); lazy reads filter on `--day`."""
-    if arguments.lazy == "polars":
+    if arguments.as_json:
+        value = pd.DataFrame(value)
+    elif arguments.lazy == "polars":
         query = value.filter(pl.col("partition") == arguments.day) if arguments.day else value
         value = query.collect().to_pandas()
     elif arguments.lazy == "dataset":
@@ -112,11 +115,13 @@ def main() -> None:
     writing.add_argument("tag", type=int)
     writing.add_argument("--fail-after-slices", type=int)
     writing.add_argument("--day")
+    writing.add_argument("--as-json", action="store_true", help="a list of rows, stored as JSON")
     reading = commands.add_parser("read")
     reading.add_argument("key")
     reading.add_argument("--version")
     reading.add_argument("--lazy", choices=["dataset", "polars"])
     reading.add_argument("--day")
+    reading.add_argument("--as-json", action="store_true", help="load the rows as a list")
     arguments = parser.parse_args()
     action = write if arguments.command == "write" else read
     print(json.dumps(action(arguments.package, arguments)), flush=True)

@@ -46,14 +46,15 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory):
     """SeaweedFS with the prod bucket versioned, as the platform page asks of the org's buckets."""
-    with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), [BUCKET]) as endpoint:
-        versioning = partial(
-            s3_client(endpoint).put_bucket_versioning,
-            Bucket=BUCKET,
-            VersioningConfiguration={"Status": "Enabled"},
-        )
-        eventually(versioning)  # SeaweedFS makes its buckets just after it starts answering
-        yield endpoint
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), list(ORG["buckets"].values())) as endpoint:
+        eventually(partial(versioning, endpoint, BUCKET))  # SeaweedFS makes buckets just after
+        yield endpoint  # it starts answering; the other deployments' buckets keep no versions
+
+
+def versioning(endpoint: str, bucket: str) -> None:
+    s3_client(endpoint).put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
 
 
 def on_s3(endpoint: str) -> dict[str, str]:
@@ -81,14 +82,25 @@ def asset(env: dict[str, str], name: str = "orders") -> str:
     return f"{name}_{env['TEST_ASSET']}" if "TEST_ASSET" in env else name
 
 
-def stored(env: dict[str, str], name: str) -> pa.Table:
+def stored(env: dict[str, str], name: str, file: str = "") -> pa.Table:
     """The current object as any plain Parquet reader sees it, without Dagster or our code."""
+    key = f"{PREFIX}/finance/{name}{file or '.parquet'}"
     if "AWS_ENDPOINT_URL" in env:
         client = s3_client(env["AWS_ENDPOINT_URL"])
-        body = client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/finance/{name}.parquet")["Body"]
+        body = client.get_object(Bucket=BUCKET, Key=key)["Body"]
         return pq.read_table(pa.BufferReader(body.read()))
-    shared = Path(env["DAGSTER_SHARED_STORAGE_DIR"]) / PREFIX
-    return pq.read_table(shared / "finance" / f"{name}.parquet")
+    return pq.read_table(Path(env["DAGSTER_SHARED_STORAGE_DIR"]) / key)
+
+
+def current_objects(env: dict[str, str], name: str) -> list[str]:
+    """The names of the asset's current objects, every format, as a listing shows them."""
+    if "AWS_ENDPOINT_URL" in env:
+        listed = s3_client(env["AWS_ENDPOINT_URL"]).list_objects_v2(
+            Bucket=BUCKET, Prefix=f"{PREFIX}/finance/{name}."
+        )
+        return sorted(item["Key"].rpartition("/")[2] for item in listed.get("Contents", []))
+    folder = Path(env["DAGSTER_SHARED_STORAGE_DIR"]) / PREFIX / "finance"
+    return sorted(path.name for path in folder.glob(f"{name}.*"))
 
 
 def upload_progress(env: dict[str, str], name: str) -> int:
@@ -112,9 +124,11 @@ def parts(client, key: str, upload: str) -> int:
         return 0
 
 
-def start_write(repo: Path, env: dict[str, str], name: str, tag: int) -> subprocess.Popen:
+def start_write(
+    repo: Path, env: dict[str, str], name: str, tag: int, *options: str
+) -> subprocess.Popen:
     command = [str(repo / ".venv/bin/python"), str(SCENARIOS), "finance", "write", name,
-               str(ROWS), str(tag)]  # fmt: skip
+               str(ROWS), str(tag), *options]  # fmt: skip
     return subprocess.Popen(command, cwd=repo, env=repo_env() | env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
@@ -168,16 +182,66 @@ def test_a_failure_between_two_slices_keeps_the_previous_version(teams, where) -
     assert upload_progress(where, name) == 0
 
 
-def test_two_writers_of_one_partition_end_with_one_complete_version(teams, where) -> None:
+def test_a_failed_format_switch_keeps_the_old_format(teams, where) -> None:
     name = asset(where)
-    writers = [start_write(teams["finance"], where, name, tag) for tag in (5, 6)]
+    scenario(teams["finance"], where, "write", name, "10", "1", "--as-json")
+    failed = scenario(teams["finance"], where, "write", name, str(ROWS), "2",
+                      "--fail-after-slices", "3", check=False)  # fmt: skip
+    assert failed.returncode != 0
+    assert current_objects(where, name) == [f"{name}.json"]
+    assert scenario(teams["sales"], where, "read", f"finance/{name}", "--as-json") == {
+        "rows": 10, "tags": [1], "complete": True
+    }  # fmt: skip
+    scenario(teams["finance"], where, "write", name, "20", "3")
+    assert current_objects(where, name) == [f"{name}.parquet"]
+
+
+def test_two_writers_of_one_partition_end_with_one_complete_version(teams, where) -> None:
+    name = asset(where, "daily")
+    day = "2024-01-01"
+    writers = [start_write(teams["finance"], where, name, tag, "--day", day) for tag in (5, 6)]
     for writer in writers:
         output, _ = writer.communicate(timeout=300)
         assert writer.returncode == 0, output
-    table = stored(where, name)
+    table = stored(where, name, f"/partition={day}/data.parquet")
     assert table.num_rows == ROWS and len(set(table.column("tag").to_pylist())) == 1
-    history = shared_storage(teams["finance"], where, "history", f"finance/{name}")
-    assert len(history.stdout.splitlines()) == 2 and history.stdout.count("<- current") == 1
+    history = shared_storage(teams["finance"], where, "history", f"finance/{name}",
+                             "--partition", day).stdout  # fmt: skip
+    assert len(history.splitlines()) == 2 and history.count("<- current") == 1
+
+
+def test_an_s3_failure_mid_upload_keeps_the_previous_version(teams, tmp_path: Path) -> None:
+    """The store goes away between two parts; once it is back, readers find the old version."""
+    data = tmp_path / "seaweedfs"
+    with seaweedfs(data, [BUCKET]) as endpoint:
+        eventually(partial(versioning, endpoint, BUCKET))
+        env = on_s3(endpoint)
+        scenario(teams["finance"], env, "write", "orders", "1000", "1")
+        writer = start_write(teams["finance"], env, "orders", tag=2)
+        stop_at(writer, env, "orders", progress=1)
+    writer.send_signal(signal.SIGCONT)
+    output, _ = writer.communicate(timeout=300)
+    assert writer.returncode != 0
+    assert f"Cannot use S3 bucket {BUCKET!r} at {endpoint}" in output
+    with seaweedfs(data, [BUCKET]) as endpoint:
+        env = on_s3(endpoint)
+        assert eventually(partial(stored, env, "orders")).column("tag").to_pylist() == [1] * 1000
+        read = scenario(teams["sales"], env, "read", "finance/orders")
+    assert read == {"rows": 1000, "tags": [1], "complete": True}
+
+
+def test_a_bucket_without_versioning_warns_that_there_is_no_history(teams, s3) -> None:
+    others = [name for name in ORG["buckets"] if name != ORG["prod_deployment"]]
+    if not others:
+        pytest.skip("this org has one deployment, whose bucket the suite versions")
+    env = on_s3(s3) | {"DAGSTER_CLOUD_DEPLOYMENT_NAME": others[0]}
+    result = run_in_repo(teams["finance"], "uv", "run", "--no-sync", "python", str(SCENARIOS),
+                         "finance", "write", "orders", "10", "1", env=env)  # fmt: skip
+    assert json.loads(result.stdout.splitlines()[-1])["version"] == "unversioned"
+    assert (
+        f"Bucket {ORG['buckets'][others[0]]!r} keeps no earlier versions of finance/orders, so "
+        "it cannot be rolled back. Ask the platform team to enable versioning on the bucket."
+    ) in result.stdout + result.stderr
 
 
 def shared_storage(repo: Path, env: dict[str, str], *arguments: str, check: bool = True):

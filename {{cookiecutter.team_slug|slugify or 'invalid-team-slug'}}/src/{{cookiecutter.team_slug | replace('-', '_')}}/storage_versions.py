@@ -11,6 +11,7 @@ stay readable by id until the org's retention expires them. Two stores, one inte
   object, then hard-linked into place by an atomic rename; this store expires old versions.
 """
 
+import contextlib
 import datetime
 import io
 import os
@@ -167,7 +168,8 @@ class S3Versions:
             write(upload)
             return upload.complete()
         except BaseException:
-            upload.abort()
+            with contextlib.suppress(Exception):  # a store that is gone keeps the upload unseen
+                upload.abort()
             raise
 
     def versions(self, paths: list[str]) -> list[Version]:
