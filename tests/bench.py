@@ -153,8 +153,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5, help="runs per timing (median)")
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the storage table")
     parser.add_argument("--only", choices=["template", "storage"])
+    parser.add_argument("--baseline", help="also time the storage of the template at this git ref")
     arguments = parser.parse_args()
     if arguments.only != "storage":
         main(arguments.repeats)
     if arguments.only != "template":
-        bench_storage.main(arguments.rows)
+        bench_storage.main(arguments.rows, arguments.baseline)

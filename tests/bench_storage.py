@@ -1,22 +1,32 @@
-"""Time, size and memory of the shared IO manager next to the S3 transfer floor and pickle.
+"""Time, size and memory of the shared IO manager next to the S3 transfer floors and pickle.
 
-Run with `nox -s bench -- --only storage --rows 10000000`. One SeaweedFS server on 127.0.0.1;
-every variant runs in its own process in one venv (a generated repo plus pandas and dagster-aws),
-on the same table of typed columns. Peak memory is the process's high-water mark during the operation,
-reset before it starts, minus its memory before the table existed.
+Run with `nox -s bench -- --only storage --rows 10000000 [--baseline REF]`. One SeaweedFS server
+on 127.0.0.1, its bucket versioned as the org's are; every variant runs in its own process, on
+the same table of typed columns: the shared IO manager of this checkout (and, with --baseline,
+of the template at a git ref, in a venv of its own), boto3 moving the stored bytes as they are,
+pyarrow reading the stored file itself, and dagster-aws's pickle IO manager. Peak memory is the
+process's high-water mark during the operation, reset before it starts, minus its memory before
+the table existed.
 """
 
 import argparse
+import io
 import json
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
 BUCKET = "bench"
-KEYS = {"shared": "dagster/bench/table", "pickle": "pickle/bench/table", "floor": "floor/table"}
+KEYS = {
+    "shared": "dagster/bench/table",
+    "baseline": "baseline/bench/table",
+    "pickle": "pickle/bench/table",
+    "floor": "floor/table",
+}
 
 
 def rss_mib(field: str) -> float:
@@ -60,7 +70,7 @@ def timed(action) -> tuple[float, float, object]:
 
 
 def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
-    """Measure one variant; the floor moves the bytes the shared variant stored, as they are."""
+    """Measure one variant; the floors move and read the bytes the shared variant stored."""
     import importlib
 
     import boto3
@@ -68,17 +78,24 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     import pandas as pd
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
+    stored = KEYS["shared"] + ".parquet"
     if variant == "floor":
-        data = client.get_object(Bucket=BUCKET, Key=KEYS["shared"] + ".parquet")["Body"].read()
+        import pyarrow.fs as pafs
+        import pyarrow.parquet as pq
+
+        data = client.get_object(Bucket=BUCKET, Key=stored)["Body"].read()
         write, _, _ = timed(lambda: client.put_object(Bucket=BUCKET, Key=KEYS["floor"], Body=data))
         del data
         read, _, _ = timed(lambda: client.get_object(Bucket=BUCKET, Key=KEYS["floor"])["Body"].read())  # fmt: skip
-        return {"write_s": write, "read_s": read}
+        s3 = pafs.S3FileSystem(endpoint_override=endpoint, region="eu-west-1")
+        pyarrow_read, _, _ = timed(lambda: pq.read_table(f"{BUCKET}/{stored}", filesystem=s3).to_pandas())  # fmt: skip
+        return {"write_s": write, "read_s": read, "pyarrow_read_s": pyarrow_read}
 
-    if variant == "shared":
+    if variant in ("shared", "baseline"):
         shared = importlib.import_module(f"{package}.storage_io_manager")
-        io_manager = shared.SharedStorageIOManager(base=f"s3://{BUCKET}/dagster", team="bench")
-        key, stored = ["bench", "table"], KEYS["shared"] + ".parquet"
+        base = f"s3://{BUCKET}/{KEYS[variant].partition('/')[0]}"
+        io_manager = shared.SharedStorageIOManager(base=base, team="bench")
+        key, stored = ["bench", "table"], KEYS[variant] + ".parquet"
     else:
         from dagster_aws.s3 import S3PickleIOManager, S3Resource
 
@@ -91,7 +108,6 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     output = dg.build_output_context(asset_key=key)
     write, write_peak, _ = timed(partial(io_manager.handle_output, output, frame))
     write_peak += frame_mib  # the frame existed before the peak was reset
-    del frame
     load = dg.build_input_context(
         asset_key=dg.AssetKey(key),
         upstream_output=dg.build_output_context(asset_key=key),
@@ -99,8 +115,9 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     )
     read, read_peak, loaded = timed(lambda: io_manager.load_input(load))
     assert len(loaded) == rows and next(iter(loaded.columns)) == "id"
+    del loaded
     size = client.head_object(Bucket=BUCKET, Key=stored)["ContentLength"]
-    return {
+    result = {
         "write_s": write,
         "read_s": read,
         "write_peak_x": write_peak / frame_mib,
@@ -108,57 +125,109 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
         "stored_mib": size / 2**20,
         "frame_mib": frame_mib,
     }
+    if variant == "shared":
+        result |= history(io_manager, dg.build_output_context(asset_key=key), frame, client, stored)
+    return result
 
 
-def main(rows: int) -> None:
-    """Start SeaweedFS, make the venv, and run each variant in a process of its own."""
-    from conftest import bake_template
-    from s3_servers import CREDENTIALS, seaweedfs
+def history(io_manager, output, frame, client, stored: str) -> dict:
+    """A second write, then what the first costs to keep and to roll back to."""
+    io_manager.handle_output(output, frame)
+    versions = client.list_object_versions(Bucket=BUCKET, Prefix=stored)["Versions"]
+    store = io_manager.store(io_manager.base)
+    first = store.versions.versions([f"{BUCKET}/{stored}"])[-1]
+    rollback, _, _ = timed(lambda: store.versions.restore(first, run_id=""))
+    return {
+        "versions": len(versions),
+        "retained_mib": sum(v["Size"] for v in versions if not v["IsLatest"]) / 2**20,
+        "rollback_s": rollback,
+    }
+
+
+def venv_with(repo: Path, folder: Path) -> Path:
+    """A venv with the repo installed, plus pandas and dagster-aws for the pickle variant."""
     from uv import find_uv_bin
+
+    uv = [find_uv_bin(), "--quiet"]
+    subprocess.run([*uv, "venv", "--python", sys.executable, folder], check=True)
+    python = folder / "bin" / "python"
+    subprocess.run([*uv, "pip", "install", "--python", python, "-e", repo,
+                    "pandas==3.1.1", "dagster-aws==0.29.27", "boto3==1.44.5"], check=True)  # fmt: skip
+    return python
+
+
+def baseline_repo(root: Path, ref: str) -> Path:
+    """A team repo baked from the template as it was at `ref` in this checkout's history."""
+    from conftest import TEMPLATE
+    from cookiecutter.main import cookiecutter
+
+    archive = subprocess.run(["git", "archive", ref], cwd=TEMPLATE, check=True,
+                             capture_output=True).stdout  # fmt: skip
+    template = root / "baseline-template"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(template, filter="data")
+    output = root / "baseline"
+    return Path(cookiecutter(str(template), no_input=True, output_dir=str(output),
+                             default_config=True))  # fmt: skip
+
+
+def main(rows: int, baseline: str | None = None) -> None:
+    """Start SeaweedFS, make the venvs, and run each variant in a process of its own."""
+    from conftest import bake_template
+    from s3_servers import CREDENTIALS, eventually, s3_client, seaweedfs
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         repo = bake_template(root)
-        venv = root / "venv"
-        uv = [find_uv_bin(), "--quiet"]
-        subprocess.run([*uv, "venv", "--python", sys.executable, venv], check=True)
-        python = venv / "bin" / "python"
-        subprocess.run([*uv, "pip", "install", "--python", python, "-e", repo,
-                        "pandas==3.1.1", "dagster-aws==0.29.27", "boto3==1.44.5"], check=True)  # fmt: skip
         package = next((repo / "src").iterdir()).name
+        pythons = {"shared": venv_with(repo, root / "venv")}
+        if baseline:
+            pythons["baseline"] = venv_with(baseline_repo(root, baseline), root / "baseline-venv")
         with seaweedfs(root / "seaweedfs", [BUCKET]) as endpoint:
+            eventually(lambda: s3_client(endpoint).put_bucket_versioning(
+                Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}))  # fmt: skip
             env = CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint}
             results = {}
-            for variant in ["shared", "floor", "pickle"]:
+            for variant in [*pythons, "floor", "pickle"]:
+                python = pythons.get(variant, pythons["shared"])
                 command = [python, __file__, variant, "--rows", str(rows),
                            "--endpoint", endpoint, "--package", package]  # fmt: skip
-                output = subprocess.run(
-                    command, env=env, check=True, capture_output=True, text=True
-                ).stdout
-                results[variant] = json.loads(output.splitlines()[-1])
+                done = subprocess.run(command, env=env, capture_output=True, text=True)
+                if done.returncode:
+                    sys.exit(f"The {variant} variant failed:\n{done.stdout}{done.stderr}")
+                results[variant] = json.loads(done.stdout.splitlines()[-1])
     report(rows, results)
 
 
 def report(rows: int, results: dict[str, dict]) -> None:
     shared, floor, pickled = results["shared"], results["floor"], results["pickle"]
+    baseline = results.get("baseline")
+    columns = {"shared (Parquet)": shared} | ({"before": baseline} if baseline else {})
+    columns |= {"boto3 floor": floor, "S3PickleIOManager": pickled}
     print(f"{rows:,} rows x 6 typed columns, {shared['frame_mib']:.0f} MiB in pandas, SeaweedFS")
-    print(f"{'':<26}{'shared (Parquet)':>18}{'boto3 floor':>14}{'S3PickleIOManager':>20}")
-    for what in ["write_s", "read_s"]:
-        print(f"{what:<26}{shared[what]:>18.2f}{floor[what]:>14.2f}{pickled[what]:>20.2f}")
-    for what in ["write_peak_x", "read_peak_x"]:
-        print(f"{what + ' (of frame)':<26}{shared[what]:>18.2f}{'':>14}{pickled[what]:>20.2f}")
-    print(f"{'stored MiB':<26}{shared['stored_mib']:>18.1f}{'':>14}{pickled['stored_mib']:>20.1f}")
+    print(f"{'':<26}" + "".join(f"{name:>20}" for name in columns))
+    for what in ["write_s", "read_s", "write_peak_x", "read_peak_x", "stored_mib"]:
+        cells = [f"{column[what]:>20.2f}" if what in column else f"{'':>20}" for column in columns.values()]  # fmt: skip
+        print(f"{what:<26}" + "".join(cells))
+    print(f"pyarrow's own read of the stored file: {floor['pyarrow_read_s']:.2f} s")
     for what in ["write_s", "read_s"]:
         print(
-            f"{what}: x{shared[what] / floor[what]:.2f} of the floor, "
+            f"{what}: x{shared[what] / floor[what]:.2f} of the boto3 floor, "
             f"x{shared[what] / pickled[what]:.2f} of pickle"
+            + (f", x{shared[what] / baseline[what]:.2f} of before" if baseline else "")
         )
+    print(f"read_s: x{shared['read_s'] / floor['pyarrow_read_s']:.2f} of pyarrow's own read")
     print(f"stored size: x{shared['stored_mib'] / pickled['stored_mib']:.2f} of pickle")
+    print(
+        f"history: {shared['versions']} versions after two writes; each retained version keeps "
+        f"{shared['retained_mib']:.1f} MiB (x{shared['retained_mib'] / shared['stored_mib']:.2f}"
+        f" of the table); rollback {shared['rollback_s']:.2f} s (a server-side copy)"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="One variant, in its own process (see main).")
-    parser.add_argument("variant", choices=["shared", "floor", "pickle"])
+    parser.add_argument("variant", choices=["shared", "baseline", "floor", "pickle"])
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--package", required=True)

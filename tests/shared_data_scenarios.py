@@ -19,6 +19,7 @@ import pandas as pd
 import polars as pl
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 DAYS = dg.StaticPartitionsDefinition(["2024-01-01", "2024-01-02", "2024-01-03"])
 ANNOTATIONS = {None: pd.DataFrame, "dataset": ds.Dataset, "polars": pl.LazyFrame}
@@ -91,6 +92,30 @@ def read(package: str, arguments: argparse.Namespace) -> dict:
     return seen | ({"fetched": fetched} if fetched else {})
 
 
+def overlap(package: str, arguments: argparse.Namespace) -> dict:
+    """Another writer publishes while a read of the current version is under way."""
+    storage = importlib.import_module(f"{package}.storage")
+    formats = importlib.import_module(f"{package}.storage_formats")
+    io_manager = storage.shared_io_manager()
+    store = io_manager.store(io_manager.base)
+    path = f"{store.root}/{package}/{arguments.name}.parquet"
+
+    def publish(tag: int) -> str:
+        table = formats.as_table(frame(arguments.rows, tag))
+        return store.versions.publish(path, lambda sink: formats.write_table(table, sink), "")
+
+    first, landed = publish(1), []
+
+    def read_while_another_write_lands(source) -> pd.DataFrame:
+        pq.read_metadata(source)  # the read has begun
+        if not landed:
+            landed.append(publish(2))
+        return pq.read_table(source).to_pandas()
+
+    value, version = store.versions.read(path, None, read_while_another_write_lands)
+    return {"first": first, "read": version, "tags": sorted(set(value["tag"].tolist()))}
+
+
 def summary(value, arguments: argparse.Namespace) -> dict:
     """Rows, and which writes they came from (their `tag`); lazy reads filter on `--day`."""
     if arguments.as_json:
@@ -122,8 +147,11 @@ def main() -> None:
     reading.add_argument("--lazy", choices=["dataset", "polars"])
     reading.add_argument("--day")
     reading.add_argument("--as-json", action="store_true", help="load the rows as a list")
+    overlapping = commands.add_parser("overlap")
+    overlapping.add_argument("name")
+    overlapping.add_argument("rows", type=int)
     arguments = parser.parse_args()
-    action = write if arguments.command == "write" else read
+    action = {"write": write, "read": read, "overlap": overlap}[arguments.command]
     print(json.dumps(action(arguments.package, arguments)), flush=True)
 
 

@@ -196,6 +196,13 @@ def test_a_failed_format_switch_keeps_the_old_format(teams, where) -> None:
     assert current_objects(where, name) == [f"{name}.parquet"]
 
 
+def test_a_publish_during_a_read_never_mixes_two_versions(teams, where) -> None:
+    """The reader reads the version it found first, even as another one lands mid-read."""
+    result = scenario(teams["finance"], where, "overlap", asset(where), str(ROWS))
+    assert result["read"] == result["first"] and result["tags"] == [1]
+    assert stored(where, asset(where)).column("tag")[0].as_py() == 2  # the new one is current
+
+
 def test_two_writers_of_one_partition_end_with_one_complete_version(teams, where) -> None:
     name = asset(where, "daily")
     day = "2024-01-01"

@@ -176,6 +176,29 @@ def test_partitions_are_hive_folders_that_load_one_by_one_or_together(shared: Pa
     assert every_day.loaded["2024-01-01"].column("amount").to_pylist() == [10]
 
 
+def test_lazy_inputs_get_a_dataset_whose_hive_columns_select_partitions(shared: Path) -> None:
+    for day in DAYS.get_partition_keys():
+        materialize(shared, daily, partition_key=day)
+    lazy = Reader([TEAM, "daily"], ds.Dataset)
+    materialize(shared, daily, lazy.asset, selection=[lazy.asset.key])
+    second_day = lazy.loaded.to_table(filter=ds.field("partition") == "2024-01-02")
+    assert second_day.to_pylist() == [{"amount": 10, "partition": "2024-01-02"}]
+
+
+def test_a_lazy_input_of_a_plain_value_and_a_single_pin_for_many_partitions_are_refused(
+    shared: Path,
+) -> None:
+    materialize(shared, summary, daily, partition_key="2024-01-01")
+    materialize(shared, daily, partition_key="2024-01-02")
+    lazy = Reader([TEAM, "summary"], ds.Dataset)
+    with pytest.raises(dg.Failure, match=f"{TEAM}/summary is stored as json, not as a table"):
+        materialize(shared, summary, lazy.asset, selection=[lazy.asset.key])
+    pinned = Reader([TEAM, "daily"], dict[str, pa.Table], version="v1")
+    message = f"The input from {TEAM}/daily pins version 'v1' but loads 2 partitions"
+    with pytest.raises(dg.Failure, match=message):
+        materialize(shared, daily, pinned.asset, selection=[pinned.asset.key])
+
+
 def returning(name: str, value: object) -> dg.AssetsDefinition:
     @dg.asset(key_prefix=TEAM, name=name)
     def asset() -> object:

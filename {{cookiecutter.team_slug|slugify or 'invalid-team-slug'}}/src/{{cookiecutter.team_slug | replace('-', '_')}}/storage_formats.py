@@ -8,6 +8,7 @@ value already is one, or when the reading asset asks for one.
 
 import datetime
 import json
+import pickle
 import sys
 import typing
 from collections.abc import Iterator
@@ -95,6 +96,15 @@ def write_table(table: pa.Table | _PandasSlices, sink: BinaryIO) -> None:
         else:
             for batch in table.to_batches():
                 writer.write_batch(batch)
+
+
+def read(source: pa.NativeFile, kind: str, wanted: Any, columns: list[str] | None) -> Any:
+    """The stored value as the consuming asset wants it; pickles only where the caller allowed."""
+    if kind == PARQUET:
+        return read_table(source, wanted, columns)
+    if kind == JSON:
+        return read_json(source, wanted)
+    return pickle.loads(source.read())
 
 
 def read_table(source: pa.NativeFile, wanted: Any, columns: list[str] | None) -> Any:

@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 Writer = Callable[[BinaryIO], None]
+Reader = Callable[[pa.NativeFile], Any]
 RUN_ID = "dagster-run-id"  # the object's metadata key that names the run that wrote it
 RESTORED_FROM = "dagster-restored-from"
 UNVERSIONED = "unversioned"  # objects written before versioning, or to a bucket without it
@@ -85,13 +86,13 @@ class LocalVersions:
     def run_id(self, version: Version) -> str:
         return self._entry(version.id, version.path).name.partition(".")[2].removeprefix("-")
 
-    def open(self, path: str, version: str | None) -> tuple[pa.NativeFile, str]:
-        """An immutable history entry, so a publish during the read cannot change what is read."""
+    def read(self, path: str, version: str | None, reader: Reader) -> tuple[Any, str]:
+        """Read an immutable history entry: a publish during the read cannot change it."""
         if version is None:
             version = next((v.id for v in self.versions([path]) if v.current), None)
-            if version is None:  # written before the storage kept history
-                return pa.memory_map(path), UNVERSIONED
-        return pa.memory_map(str(self._entry(version, path))), version
+        file = path if version in (None, UNVERSIONED) else str(self._entry(version, path))
+        with pa.memory_map(file) as source:  # no entry: written before the storage kept history
+            return reader(source), version or UNVERSIONED
 
     def restore(self, version: Version, run_id: str) -> str:
         """Publish an earlier version again, as the newest: a hard link, whatever its size."""
@@ -158,8 +159,8 @@ class S3Versions:
     PART_BYTES = 16 * 2**20
     PARALLEL_PARTS = 4
 
-    def __init__(self, client) -> None:
-        self.client = client
+    def __init__(self, client, filesystem: pafs.S3FileSystem) -> None:
+        self.client, self.filesystem = client, filesystem
 
     def publish(self, path: str, write: Writer, run_id: str) -> str:
         bucket, key = _split(path)
@@ -191,12 +192,24 @@ class S3Versions:
         head = self.client.head_object(Bucket=bucket, Key=key, VersionId=version.id)
         return head.get("Metadata", {}).get(RUN_ID, "")
 
-    def open(self, path: str, version: str | None) -> tuple[pa.NativeFile, str]:
-        """The whole object, of exactly one version: later writes cannot mix into the read."""
-        bucket, key = _split(path)
-        pinned = {"VersionId": version} if version and version != UNVERSIONED else {}
-        response = self._get(path, Bucket=bucket, Key=key, **pinned)
-        return pa.BufferReader(response["Body"].read()), _version_id(response)
+    def read(self, path: str, version: str | None, reader: Reader) -> tuple[Any, str]:
+        """Read one version whole, never a mix of two.
+
+        The current version is read with pyarrow's parallel ranged reads, then checked: if a
+        publish replaced it meanwhile, the version seen first is read again, in one request.
+        """
+        if version not in (None, UNVERSIONED):
+            return reader(self._whole(path, version)), version
+        before = self._identity(path)
+        try:
+            value = reader(self.filesystem.open_input_file(path))
+        except Exception:
+            if self._identity(path) == before:
+                raise
+        else:
+            if self._identity(path) == before:
+                return value, before[0]
+        return reader(self._whole(path, before[0])), before[0]
 
     def restore(self, version: Version, run_id: str) -> str:
         """A server-side copy of the earlier version becomes the newest: no bytes pass here."""
@@ -234,6 +247,22 @@ class S3Versions:
         head = self.client.head_object(Bucket=bucket, Key=key, **pinned)
         ranged = _RangedObject(self, path, head["ContentLength"], pinned)
         return pa.PythonFile(io.BufferedReader(ranged, 2**20), mode="r"), None
+
+    def _identity(self, path: str) -> tuple[str, str]:
+        """The current version's id and ETag: the ETag tells apart writes to unversioned buckets."""
+        bucket, key = _split(path)
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=key)
+        except self.client.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                raise FileNotFoundError(path) from None
+            raise
+        return _version_id(head), head["ETag"]
+
+    def _whole(self, path: str, version: str) -> pa.BufferReader:
+        bucket, key = _split(path)
+        pinned = {"VersionId": version} if version != UNVERSIONED else {}
+        return pa.BufferReader(self._get(path, Bucket=bucket, Key=key, **pinned)["Body"].read())
 
     def _get(self, path: str, **request) -> dict:
         try:
