@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 ORG = org_settings()
 BUCKET, PREFIX = ORG["buckets"][ORG["prod_deployment"]], ORG["storage_prefix"]
 SCENARIOS = Path(__file__).with_name("shared_data_scenarios.py")
-ROWS = 4_000_000  # about 64 MiB of Parquet: several 16 MiB parts
+ROWS = 8_000_000  # about 128 MiB of Parquet: eight 16 MiB parts, interrupts well before the end
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def stop_at(process: subprocess.Popen, env: dict[str, str], name: str, progress:
 
 @pytest.mark.parametrize(
     ("interrupt", "progress"),
-    [("SIGTERM", 1), ("SIGINT", 2), ("SIGKILL", 3)],
+    [("SIGTERM", 1), ("SIGINT", 2), ("SIGKILL", 4)],
 )
 def test_an_interrupted_write_leaves_the_previous_version_whole(
     teams, where, interrupt: str, progress: int
