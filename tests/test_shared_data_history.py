@@ -270,11 +270,16 @@ def webserver(teams, tmp_path_factory: pytest.TempPathFactory):
         yield url, home
 
 
-def recorded_rollbacks(teams, home: Path, key: str) -> list[dict]:
+def recorded_rollbacks(teams, home: Path, key: str, partition: str | None = None) -> list[dict]:
+    """The metadata of each materialization the instance has of `key` (or of one partition)."""
+    records = (
+        f"dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string({key!r}), "
+        f"asset_partitions={[partition] if partition else None!r})"
+    )
     code = (
         "import json, dagster as dg\n"
         "instance = dg.DagsterInstance.get()\n"
-        f"events = instance.fetch_materializations(dg.AssetKey.from_user_string({key!r}), limit=10)\n"
+        f"events = instance.fetch_materializations({records}, limit=10)\n"
         "print(json.dumps([{k: str(v.value) for k, v in e.asset_materialization.metadata.items()}"
         " for e in events.records]))\n"
     )
@@ -318,6 +323,35 @@ def test_rollback_by_run_id_on_the_local_directory(teams, tmp_path: Path, webser
     shared_storage(teams["finance"], env, "rollback", "finance/orders", "--run", first_run,
                    "--dagster-url", url)  # fmt: skip
     assert scenario(teams["sales"], env, "read", "finance/orders")["tags"] == [1]
+
+
+def test_one_partition_rolls_back_alone_and_its_event_names_the_partition(
+    teams, tmp_path: Path, webserver
+) -> None:
+    url, home = webserver
+    env = {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)}
+    for tag, day in [(1, "2024-01-01"), (2, "2024-01-01"), (3, "2024-01-02")]:
+        scenario(teams["finance"], env, "write", "daily", "10", str(tag), "--day", day)
+    shared_storage(teams["finance"], env, "rollback", "finance/daily", "--partition",
+                   "2024-01-01", "--previous", "--dagster-url", url)  # fmt: skip
+    days = tmp_path / PREFIX / "finance" / "daily"
+    tags = {day: pq.read_table(days / f"partition={day}/data.parquet").column("tag")[0].as_py()
+            for day in ("2024-01-01", "2024-01-02")}  # fmt: skip
+    assert tags == {"2024-01-01": 1, "2024-01-02": 3}
+    [event] = recorded_rollbacks(teams, home, "finance/daily", partition="2024-01-01")
+    assert event["uri"] == str(days / "partition=2024-01-01/data.parquet")
+
+
+def test_a_branch_deployment_rolls_back_only_its_own_prefix(teams, s3) -> None:
+    branch = on_s3(s3) | {"DAGSTER_CLOUD_DEPLOYMENT_NAME": "pr-7",
+                          "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"}  # fmt: skip
+    scenario(teams["finance"], on_s3(s3), "write", "ledger", "10", "1")
+    scenario(teams["finance"], on_s3(s3), "write", "ledger", "10", "2")
+    result = shared_storage(teams["finance"], branch, "rollback", "finance/ledger",
+                            "--previous", check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert f"No stored versions of finance/ledger at {BUCKET}/{PREFIX}-branches/pr-7/" in result.stderr
+    assert stored(on_s3(s3), "ledger").column("tag")[0].as_py() == 2  # production untouched
 
 
 @pytest.mark.parametrize(

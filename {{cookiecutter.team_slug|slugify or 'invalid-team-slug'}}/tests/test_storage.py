@@ -10,6 +10,7 @@ code that writes to S3 in Dagster+.
 import datetime
 import json
 import pickle
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from {{ team.package }} import storage
+from {{ team.package }} import storage, storage_versions
 from {{ team.package }}.storage_io_manager import SharedStorageIOManager
 
 TEAM = "{{ team.package }}"
@@ -174,6 +175,18 @@ def test_partitions_are_hive_folders_that_load_one_by_one_or_together(shared: Pa
     materialize(shared, daily, every_day.asset, selection=[every_day.asset.key])
     assert sorted(every_day.loaded) == DAYS.get_partition_keys()
     assert every_day.loaded["2024-01-01"].column("amount").to_pylist() == [10]
+
+
+def test_replaced_versions_expire_after_the_orgs_retention(shared: Path, monkeypatch) -> None:
+    io_manager = SharedStorageIOManager(base=str(shared), team=TEAM, history_days=1)
+    history = shared / TEAM / ".orders.parquet.versions"
+    for _ in range(2):
+        dg.materialize([orders], resources={"io_manager": io_manager})
+    assert len(list(history.iterdir())) == 2
+    two_days_on = time.time() + 2 * 86_400
+    monkeypatch.setattr(storage_versions.time, "time", lambda: two_days_on)
+    dg.materialize([orders], resources={"io_manager": io_manager})
+    assert len(list(history.iterdir())) == 1  # the current version alone
 
 
 def test_lazy_inputs_get_a_dataset_whose_hive_columns_select_partitions(shared: Path) -> None:
