@@ -126,7 +126,8 @@ def test_a_missing_bucket_fails_with_bucket_and_endpoint_named(teams, tmp_path: 
     with seaweedfs(tmp_path, buckets=[]) as empty:
         run = materialize(teams["a"], "finance/orders", in_dagster_plus(empty), check=False)
     assert run.returncode != 0
-    assert f"Cannot use S3 bucket {PROD_BUCKET!r} at {empty}" in run.stdout + run.stderr
+    message = f"Cannot use S3 bucket {PROD_BUCKET!r} at {empty}: the bucket does not exist."
+    assert message in run.stdout + run.stderr
 
 
 def test_an_unreachable_endpoint_fails_quickly_with_bucket_and_endpoint_named(teams) -> None:

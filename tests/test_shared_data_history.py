@@ -350,7 +350,9 @@ def test_a_branch_deployment_rolls_back_only_its_own_prefix(teams, s3) -> None:
     result = shared_storage(teams["finance"], branch, "rollback", "finance/ledger",
                             "--previous", check=False)  # fmt: skip
     assert result.returncode == 1
-    assert f"No stored versions of finance/ledger at {BUCKET}/{PREFIX}-branches/pr-7/" in result.stderr
+    assert (
+        f"No stored versions of finance/ledger at {BUCKET}/{PREFIX}-branches/pr-7/" in result.stderr
+    )
     assert stored(on_s3(s3), "ledger").column("tag")[0].as_py() == 2  # production untouched
 
 

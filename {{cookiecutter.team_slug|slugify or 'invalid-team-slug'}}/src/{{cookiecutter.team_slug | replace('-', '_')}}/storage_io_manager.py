@@ -104,8 +104,10 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         """Where `base` lives, and how its objects are published, versioned and read."""
         if not base.startswith(S3):
             return _Store(LocalVersions(self.history_days), base)
-        versions = S3Versions(*_s3(self.region, _endpoint()))
-        return _Store(versions, base.removeprefix(S3))
+        client, filesystem = _s3(self.region, _endpoint())
+        with self.explained_errors():
+            _check_bucket(client, base.removeprefix(S3).partition("/")[0])
+        return _Store(S3Versions(client, filesystem), base.removeprefix(S3))
 
     def _find(self, context: dg.InputContext, partition: str | None, stores: list["_Store"]) -> Any:
         """The store and path of the first format found under `base`, else under the fallback."""
@@ -257,8 +259,10 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         try:
             yield
         except (BotoCoreError, ClientError) as error:
+            code = error.response["Error"]["Code"] if isinstance(error, ClientError) else ""
+            reason = "the bucket does not exist" if code in ("404", "NoSuchBucket") else error
             raise dg.Failure(
-                f"Cannot use S3 bucket {self._bucket!r} at {_endpoint() or 'AWS S3'}: {error}. "
+                f"Cannot use S3 bucket {self._bucket!r} at {_endpoint() or 'AWS S3'}: {reason}. "
                 "Check that the bucket exists, that AWS_ENDPOINT_URL points at the right store "
                 "and that this deployment's credentials can reach it."
             ) from error
@@ -285,6 +289,12 @@ def _s3(region: str | None, endpoint: str | None) -> tuple[Any, pafs.S3FileSyste
         retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3),
     )
     return client, filesystem
+
+
+@functools.cache
+def _check_bucket(client, bucket: str) -> None:
+    """Once per process: S3-compatible stores may make a missing bucket on the first write."""
+    client.head_bucket(Bucket=bucket)
 
 
 def _endpoint() -> str | None:
