@@ -302,10 +302,11 @@ class _Upload(io.RawIOBase):
         return True
 
     def write(self, data) -> int:
+        """Parts need not be of one size (only the last may be under 5 MiB): one copy each."""
         self.buffer += data
-        while len(self.buffer) >= self.part_bytes:
-            self._send(bytes(self.buffer[: self.part_bytes]))
-            del self.buffer[: self.part_bytes]
+        if len(self.buffer) >= self.part_bytes:
+            self._send(bytes(self.buffer))
+            self.buffer = bytearray()
         return len(data)
 
     def close(self) -> None:
