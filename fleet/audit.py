@@ -56,9 +56,10 @@ def audit(
         findings += checks.agent_queues(repos)
         findings += checks.storage(repos, lambda r: expected_storage(template, r.answers))
         findings += checks.template_version(repos, lambda c: commits_behind(template, c))
-        if drift:
+        if drift:  # only against a commit the template has: template_version names the rest
+            known = [repo for repo in repos if behind.get(repo.name) is not None]
             findings += checks.drift(
-                repos,
+                known,
                 lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache),
             )
         findings += checks.asset_manifests(repos)

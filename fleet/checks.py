@@ -101,7 +101,9 @@ def template_version(repos: list[Repo], behind: Callable[[str], int | None]) -> 
         elif (count := behind(repo.template_commit)) is None:
             message = (
                 f"is on template commit {repo.template_commit[:12]}, which the template's "
-                "history does not have. Link it to a commit of the org's template"
+                "history does not have, so its drift is not checked. Pull the template checkout "
+                "the audit reads (`--template`) if the repository is newer; otherwise link it to "
+                "a commit of the org's template"
             )
         elif count:
             message = (

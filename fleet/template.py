@@ -114,8 +114,9 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
     render takes seconds, so renders are kept in `cache` between runs.
     """
     script = drift_script(template)
-    key = hashlib.sha256(json.dumps([commit, answers], sort_keys=True).encode()).hexdigest()
-    folder = cache / key[:16]
+    cache = cache / _digest(str(template.resolve()))  # one template's history never answers
+    cache.mkdir(parents=True, exist_ok=True)  # for another's
+    folder = cache / _digest([commit, answers])
     if not (folder / "done").is_file():
         clone = cache / "template"
         if not clone.is_dir():
@@ -127,3 +128,7 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
             rendered = script.render(clone, commit, answers, folder)
         (folder / "done").write_text(rendered.relative_to(folder).as_posix())
     return script.drift(repo, folder / (folder / "done").read_text())
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]

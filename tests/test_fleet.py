@@ -153,6 +153,29 @@ def test_a_repo_two_template_commits_behind_is_reported(faulty) -> None:
     assert behind["legacy"] == 2 and behind["finance"] == 0
 
 
+def test_a_repo_newer_than_the_template_checkout_is_a_finding_even_from_a_warm_cache(
+    fleet_repos, faulty, tmp_path: Path
+) -> None:
+    """A platform checkout that was not pulled: the audit names the repo and what to do.
+
+    The cache the full audit filled holds the newer history; it must not answer for this one.
+    """
+    template, repos = fleet_repos
+    _, _, out = faulty
+    stale = tmp_path / "unpulled-template"
+    git("branch", "-f", "before-v2", "HEAD~2", cwd=template)
+    git("clone", "-q", "--no-local", "--single-branch", "--branch", "before-v2", template, stale,
+        cwd=tmp_path)  # fmt: skip
+    for cache in (tmp_path / "empty-cache", out / "cache"):
+        audit = fleet("audit", "--json", "--template", stale, "--cache", cache, repos["finance"])
+        assert "Traceback" not in audit.stderr, audit.stderr
+        report = json.loads(audit.stdout)
+        (message,) = findings(report, "finance", "template-version")
+        assert "which the template's history does not have, so its drift is not checked" in message
+        assert "Pull the template checkout the audit reads (`--template`)" in message
+        assert findings(report, "finance", "drift") == []
+
+
 def test_drifted_template_files_are_reported(faulty) -> None:
     _, report, _ = faulty
     assert findings(report, "ops", "drift") == [
