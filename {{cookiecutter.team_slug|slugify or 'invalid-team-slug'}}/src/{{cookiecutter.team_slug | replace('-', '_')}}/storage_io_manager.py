@@ -174,10 +174,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
                     "with a table type (a pandas or polars DataFrame, a pyarrow Table) or none."
                 )
             with self._pinned(context, partition, pins):
-                version = pins.get(partition) or next(
-                    (v.id for v in store.versions.versions([path]) if v.current), UNVERSIONED
-                )
-                source, filesystem = store.versions.lazy_source(path, version)
+                source, filesystem = store.versions.lazy_source(path, pins.get(partition))
             sources.append((source, filesystem, _partition_columns(partition)))
         return sources
 

@@ -88,18 +88,17 @@ class LocalVersions:
 
     def read(self, path: str, version: str | None, reader: Reader) -> tuple[Any, str]:
         """Read an immutable history entry: a publish during the read cannot change it."""
-        if version is None:
-            version = next((v.id for v in self.versions([path]) if v.current), None)
-        file = path if version in (None, UNVERSIONED) else str(self._entry(version, path))
-        with pa.memory_map(file) as source:  # no entry: written before the storage kept history
-            return reader(source), version or UNVERSIONED
+        file, version = self._file(path, version)
+        with pa.memory_map(file) as source:
+            return reader(source), version
 
     def restore(self, version: Version, run_id: str) -> str:
         """Publish an earlier version again, as the newest: a hard link, whatever its size."""
         restored = _new_version()
         entry = self._entry(version.id, version.path)
-        os.link(entry, entry.parent / f"{restored}.{run_id or '-'}")
-        self._make_current(entry.parent / f"{restored}.{run_id or '-'}", version.path)
+        copy = entry.parent / f"{restored}.{run_id or '-'}"
+        os.link(entry, copy)
+        self._make_current(copy, version.path)
         return restored
 
     def remove(self, path: str) -> None:
@@ -118,10 +117,17 @@ class LocalVersions:
         found = root.rglob("*") if recursive else root.iterdir()
         return {str(path) for path in found if path.is_file() and not _hidden(path, root)}
 
-    def lazy_source(self, path: str, version: str) -> tuple[str, pafs.FileSystem]:
-        if version == UNVERSIONED:
-            return path, pafs.LocalFileSystem()
-        return str(self._entry(version, path)), pafs.LocalFileSystem()
+    def lazy_source(self, path: str, version: str | None) -> tuple[str, pafs.FileSystem]:
+        return self._file(path, version)[0], pafs.LocalFileSystem()
+
+    def _file(self, path: str, version: str | None) -> tuple[str, str]:
+        """The immutable file of a version (by default the current one), and its id.
+
+        An object written before the storage kept history has no entry: it is read in place.
+        """
+        if version is None:
+            version = next((v.id for v in self.versions([path]) if v.current), UNVERSIONED)
+        return (path if version == UNVERSIONED else str(self._entry(version, path))), version
 
     def _entry(self, version: str, path: str) -> Path:
         for entry in _entries(_history_dir(path)):
@@ -241,10 +247,18 @@ class S3Versions:
         )
         return {f"{bucket}/{item['Key']}" for page in pages for item in page.get("Contents", [])}
 
-    def lazy_source(self, path: str, version: str) -> tuple[pa.NativeFile, None]:
+    def lazy_source(self, path: str, version: str | None) -> tuple[pa.NativeFile, None]:
+        """Ranged reads of one version: the current one is pinned by the HEAD that sizes it."""
         bucket, key = _split(path)
-        pinned = {"VersionId": version} if version != UNVERSIONED else {}
-        head = self.client.head_object(Bucket=bucket, Key=key, **pinned)
+        pinned = {"VersionId": version} if version not in (None, UNVERSIONED) else {}
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=key, **pinned)
+        except self.client.exceptions.ClientError as error:
+            if pinned and error.response["Error"]["Code"] in ("400", "404", "NoSuchVersion"):
+                raise VersionNotFound(path, version) from None
+            raise
+        if _version_id(head) != UNVERSIONED:
+            pinned = {"VersionId": head["VersionId"]}
         ranged = _RangedObject(self, path, head["ContentLength"], pinned)
         return pa.PythonFile(io.BufferedReader(ranged, 2**20), mode="r"), None
 
