@@ -1,8 +1,8 @@
-"""Record the template commit; tell a person who just generated a repo what to do next.
+"""Put a person's new repo under cruft; tell them what to do next.
 
 cruft's update and diff, and the drift check, render the template into a fresh temporary folder
-to compare it with the repo, so the message would land in every update and CI log: stay quiet
-there. Never fails: pre_gen checked the answers.
+to compare it with the repo, so the state file would be compared and the message would land in
+every update and CI log: do neither there. Never fails: pre_gen checked the answers.
 """
 
 import json
@@ -17,35 +17,60 @@ answers = json.loads(
 """
 )
 
+#: cookiecutter's abbreviations, which cruft and git do not understand.
+ABBREVIATIONS = {
+    "gh:": "https://github.com/{}.git",
+    "gl:": "https://gitlab.com/{}.git",
+    "bb:": "https://bitbucket.org/{}",
+}
+#: What cookiecutter adds to the answers for this run only; cruft's state does not keep them.
+RUN_ONLY = ("_output_dir", "_repo_dir", "_checkout")
 
-def template_commit() -> str | None:
-    """The template commit rendered: cruft passes it; under cookiecutter, ask the template's git.
 
-    cookiecutter gives the template folder as the user typed it, relative to where they ran it.
-    """
-    if answers.get("_commit"):
-        return answers["_commit"]
-    folder = Path(answers.get("_repo_dir") or ".")
+def template_folder() -> Path | None:
+    """The template checkout rendered: cookiecutter gives it as the user typed it, relative to
+    where they ran it, or as the folder it cloned a URL into."""
+    folder = Path(answers.get("_repo_dir") or answers["_template"])
     for base in (Path(os.environ.get("PWD", ".")), Path(answers.get("_output_dir") or ".")):
-        candidate = base / folder
-        if (candidate / "cookiecutter.json").is_file():
-            head = subprocess.run(
-                ["git", "-C", str(candidate), "rev-parse", "HEAD"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            return head.stdout.strip() if head.returncode == 0 else None
+        if (base / folder / "cookiecutter.json").is_file():
+            return Path(os.path.normpath(base / folder))
     return None
 
 
-def record_template_commit() -> None:
-    """Keep the commit next to the answers, so `cruft link --checkout` can find it later."""
-    commit = template_commit()
-    if commit:
-        path = Path(".template-answers.json")
-        answers_file = json.loads(path.read_text()) | {"_commit": commit}
-        path.write_text(json.dumps(answers_file, indent=2) + "\n")
+def template_commit(folder: Path | None) -> str | None:
+    """The commit rendered: cruft passes it; under cookiecutter, ask the template's git."""
+    if answers.get("_commit"):
+        return answers["_commit"]
+    if folder is None:
+        return None
+    head = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    return head.stdout.strip() if head.returncode == 0 else None
+
+
+def template_url(folder: Path | None) -> str:
+    """Where cruft finds the template again, spelled as cruft and git need it."""
+    typed = answers["_template"]
+    for abbreviation, url in ABBREVIATIONS.items():
+        if typed.startswith(abbreviation):
+            return url.format(typed.removeprefix(abbreviation))
+    typed = typed.removeprefix("git+")
+    if "://" in typed or typed.startswith("git@") or folder is None:
+        return typed
+    return str(folder)  # a local checkout, as cruft records one: absolute
+
+
+def cruft_state(commit: str, url: str) -> dict:
+    """What `cruft create` writes, so `cruft check`, `cruft update` and the CI accept the repo."""
+    context = {k: v for k, v in answers.items() if k not in RUN_ONLY}
+    return {
+        "template": url,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": context | {"_template": url, "_commit": commit}},
+        "directory": None,
+    }
 
 
 def rendered_for_comparison(project_dir: Path) -> bool:
@@ -53,12 +78,22 @@ def rendered_for_comparison(project_dir: Path) -> bool:
     return re.fullmatch(r"tmp[a-z0-9_]{8}", project_dir.parent.name) is not None
 
 
-record_template_commit()
 if not rendered_for_comparison(Path.cwd().resolve()):
+    folder = template_folder()
+    commit = template_commit(folder)
+    if commit:
+        state = cruft_state(commit, template_url(folder))
+        Path(".cruft.json").write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n")
+        updates = "It takes template updates with `cruft update` (.cruft.json records from where)."
+    else:
+        updates = (
+            "The template was not a git checkout, so this repository cannot take template "
+            "updates: generate it again from the template's git URL."
+        )
     print(
         f"""
-Created {answers["team_slug"]}/ for {answers["team_name"]}. Next, make the first commit on
-main, with the uv.lock that CI and the deploy install from:
+Created {answers["team_slug"]}/ for {answers["team_name"]}. {updates}
+Next, make the first commit on main, with the uv.lock that CI and the deploy install from:
 
     cd {answers["team_slug"]}
     git init -b main

@@ -17,6 +17,7 @@ UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
 def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     """The file set a team gets for these answers: nothing missing, nothing extra."""
     files = {
+        ".cruft.json",
         ".github/CODEOWNERS",
         ".github/dependabot.yml",
         ".github/scripts/template_drift.py",
@@ -28,7 +29,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".gitignore",
         ".pre-commit-config.yaml",
         ".python-version",
-        ".template-answers.json",
         "README.md",
         "alert_policies.yaml",
         "ci/team-checks.sh",
@@ -39,7 +39,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/definitions.py",
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
-        f"src/{package}/defs/asset_keys.json",
         f"src/{package}/defs/upstreams.yaml",
         f"src/{package}/storage_formats.py",
         f"src/{package}/storage_io_manager.py",
@@ -53,7 +52,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "tests/test_definitions.py",
         "tests/test_storage.py",
         "tests/test_template_state.py",
-        "tests/test_asset_keys.py",
         "tests/test_upstreams.py",
     }
     if answers["deployment"] != "serverless":

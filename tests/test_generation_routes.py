@@ -2,10 +2,11 @@
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
-from conftest import bake_template, cli, git, snapshot
+from conftest import TEMPLATE, TEMPLATE_DIR, bake_template, cli, commit_template_copy, git, snapshot
 
 MESSAGE = "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address."
 
@@ -23,6 +24,13 @@ def route(name: str, template_repo: Path, output_dir: Path, *answers: str):
     return cli(*commands[name], cwd=output_dir)
 
 
+def quick_start_steps() -> list[str]:
+    """The commands the quick start gives after generating, without their comments."""
+    page = (TEMPLATE / "docs/quick-start.md").read_text()
+    block = re.search(r"<!-- printed by the generator -->\n```sh\n(.*?)```", page, re.DOTALL)
+    return [line.split("  #")[0].strip() for line in block.group(1).splitlines()]
+
+
 ROUTES = ["cookiecutter-absolute", "cookiecutter-relative", "cookiecutter-git-url", "cruft-create"]
 
 
@@ -35,14 +43,36 @@ def test_every_route_generates_the_same_repo(
     result = route(name, template_repo, tmp_path / "cli")
     assert result.returncode == 0, result.stderr
     generated = snapshot(tmp_path / "cli" / "sales-analytics")
-    cruft_state = generated.pop(".cruft.json", None)
-    assert (cruft_state is not None) == (name == "cruft-create")
-    recorded = json.loads(generated.pop(".template-answers.json"))
-    assert recorded.pop("_commit") == git("rev-parse", "HEAD", cwd=template_repo).strip()
-    baked = json.loads(expected.pop(".template-answers.json"))
-    baked.pop("_commit", None)  # the API bake records this checkout's commit, not the copy's
-    assert recorded == baked
+    state = json.loads(generated.pop(".cruft.json"))
+    url = f"file://{template_repo}" if name == "cookiecutter-git-url" else str(template_repo)
+    commit = git("rev-parse", "HEAD", cwd=template_repo).strip()
+    assert (state["template"], state["commit"], state["checkout"]) == (url, commit, None)
+    baked = json.loads(expected.pop(".cruft.json"))["context"]["cookiecutter"]
+    assert state["context"]["cookiecutter"] == baked | {"_template": url, "_commit": commit}
     assert generated == expected
+
+
+@pytest.mark.parametrize("name", ROUTES)
+def test_every_route_gives_a_repo_that_cruft_checks_and_updates(name: str, tmp_path: Path) -> None:
+    template = commit_template_copy(tmp_path / "dagster-team-template")
+    (tmp_path / "cli").mkdir()
+    assert route(name, template, tmp_path / "cli").returncode == 0
+    repo = tmp_path / "cli" / "sales-analytics"
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "Start", cwd=repo)
+    assert cli("cruft", "check", cwd=repo).returncode == 0
+    assert cli("cruft", "diff", "--exit-code", cwd=repo).returncode == 0
+    (template / TEMPLATE_DIR / "NEWS.md").write_text("The template moved on.\n")
+    git("add", "-A", cwd=template)
+    git("commit", "-q", "-m", "Later", cwd=template)
+    assert cli("cruft", "check", cwd=repo).returncode != 0
+
+    updated = cli("cruft", "update", "--skip-apply-ask", "--allow-untracked-files", cwd=repo)
+
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert (repo / "NEWS.md").read_text() == "The template moved on.\n"
+    assert cli("cruft", "check", cwd=repo).returncode == 0
 
 
 @pytest.mark.parametrize("name", ROUTES)
@@ -60,7 +90,9 @@ def test_a_person_generating_sees_the_next_steps(
     name: str, template_repo: Path, tmp_path: Path
 ) -> None:
     result = route(name, template_repo, tmp_path)
-    assert "Created sales-analytics/ for Sales Analytics. Next, " in result.stdout
+    assert "Created sales-analytics/ for Sales Analytics. It takes template updates " in result.stdout
+    printed = [line.strip() for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert printed == quick_start_steps()
 
 
 def test_cruft_diff_renders_the_template_without_the_next_steps(
