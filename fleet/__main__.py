@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,15 +38,11 @@ def parser() -> argparse.ArgumentParser:
             help="write every team's alert policies merged, for one alert-policies sync",
         )  # fmt: skip
         command.add_argument(
-            "--load", action="store_true",
-            help="also load each repository's definitions (uv run, slow) to prove its manifest",
-        )  # fmt: skip
-        command.add_argument(
             "--no-drift", action="store_true",
             help="skip rendering the template per repository to find drifted files (seconds each)",
         )  # fmt: skip
         command.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
-        command.add_argument("--cache", type=Path, help="where template renders are kept")
+        command.add_argument("--cache", type=Path, help="where template renders and asset keys are kept")
     return main
 
 
@@ -86,10 +83,12 @@ def publish_issue(report: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if shutil.which("git") is None:
+        print("ERROR: git is not on PATH; the audit reads the template's history with it. "
+              "Install git and run the audit again", file=sys.stderr)  # fmt: skip
+        return 2
     found, errors = sources(args.targets, args.template)
-    result = audit(
-        found, args.template, errors, load=args.load, drift=not args.no_drift, cache=args.cache
-    )
+    result = audit(found, args.template, errors, drift=not args.no_drift, cache=args.cache)
     print(as_json(result) if args.json else table(result))
     if args.markdown:
         args.markdown.write_text(markdown(result))

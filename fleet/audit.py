@@ -1,12 +1,12 @@
 """Run every check over the repositories a manifest or the command line lists."""
 
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet import checks
+from fleet.asset_keys import AssetsUnknown, load_all
 from fleet.checks import Finding
 from fleet.facts import Repo, read_repo
 from fleet.sources import Source, SourceError, checkout
@@ -34,7 +34,6 @@ def audit(
     sources: list[Source],
     template: Path,
     errors: list[Finding] = (),
-    load: bool = False,
     drift: bool = True,
     cache: Path | None = None,
 ) -> Audit:
@@ -62,14 +61,16 @@ def audit(
                 known,
                 lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache),
             )
-        findings += checks.asset_manifests(repos)
+        for repo, keys in zip(repos, load_all(repos, cache), strict=True):
+            if isinstance(keys, AssetsUnknown):
+                findings.append(Finding(repo.name, "assets", str(keys)))
+            else:
+                repo.assets = keys
         findings += checks.key_collisions(repos)
         findings += checks.upstreams(repos)
         findings += checks.cycles(repos)
         findings += checks.freshness(repos)
         findings += checks.alert_policy_names(repos)
-        if load:
-            findings += [finding for repo in repos for finding in loaded_manifest(repo)]
     return Audit(
         template_commit=head(template),
         repos=repos,
@@ -80,29 +81,3 @@ def audit(
         behind=behind,
     )
 
-
-def loaded_manifest(repo: Repo) -> list[Finding]:
-    """--load: the repository's own test loads its definitions and compares them with its manifest."""
-    if not (repo.path / "tests/test_asset_keys.py").is_file():
-        return []
-    try:
-        result = subprocess.run(
-            ["uv", "run",
-             "pytest", "-q", "-p", "no:cacheprovider", "tests/test_asset_keys.py"],
-            cwd=repo.path, capture_output=True, text=True, check=False,
-            env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
-        )  # fmt: skip
-    except FileNotFoundError:
-        return [Finding(repo.name, "load", "uv is not on PATH; --load runs each repository's "
-                        "own test with it. Install uv (`pip install uv`) or leave out --load")]  # fmt: skip
-    if result.returncode == 0:
-        return []
-    return [
-        Finding(
-            repo.name,
-            "load",
-            "loading its definitions disagrees with defs/asset_keys.json or fails: "
-            f"{(result.stdout + result.stderr).strip().splitlines()[-1:]}. Regenerate the "
-            "manifest (`UPDATE_ASSET_KEYS=1 uv run pytest tests/test_asset_keys.py`)",
-        )
-    ]

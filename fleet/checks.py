@@ -133,20 +133,6 @@ def definers(repos: list[Repo]) -> dict[str, list[str]]:
     return holders(repos, lambda r: list(r.assets or {}))
 
 
-def asset_manifests(repos: list[Repo]) -> list[Finding]:
-    return [
-        Finding(
-            repo.name,
-            "asset-manifest",
-            f"has no src/{repo.package}/defs/asset_keys.json, so its assets are unknown. "
-            "Take the template update and run `UPDATE_ASSET_KEYS=1 uv run pytest "
-            "tests/test_asset_keys.py`",
-        )
-        for repo in repos
-        if repo.assets is None
-    ]
-
-
 def key_collisions(repos: list[Repo]) -> list[Finding]:
     return [
         Finding(

@@ -25,7 +25,7 @@ class Repo:
     locations: list[dict]
     template_commit: str | None
     storage: dict
-    #: asset key -> the owner's fail window in seconds (None: no policy); None: no manifest
+    #: asset key -> the owner's fail window in seconds (None: no policy); None: not loaded
     assets: dict[str, int | None] | None
     #: declared upstreams: key, owner, fail_after_seconds (None: no freshness)
     upstreams: list[dict] = field(default_factory=list)
@@ -41,12 +41,22 @@ class Repo:
 
 
 def read_repo(name: str, path: Path) -> Repo:
-    """Read a team repository's facts; SourceError when it is not one or a file is unreadable."""
-    for required in ("dagster_cloud.yaml", "pyproject.toml", ".template-answers.json"):
+    """Read a team repository's facts; SourceError when it is not one or cannot be read."""
+    try:
+        return _read_repo(name, path)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
+        raise SourceError(
+            f"{name} cannot be read ({type(error).__name__}: {error}). Check that the "
+            "repository's files are readable and that it was generated from this template"
+        )
+
+
+def _read_repo(name: str, path: Path) -> Repo:
+    for required in ("dagster_cloud.yaml", "pyproject.toml"):
         if not (path / required).is_file():
             raise SourceError(
                 f"{name} is not a team repository: it has no {required}. List only repositories "
-                "generated from this template (cruft create)"
+                "generated from this template"
             )
     project = toml(path / "pyproject.toml").get("tool", {}).get("dg", {}).get("project", {})
     package = project.get("root_module")
@@ -55,19 +65,32 @@ def read_repo(name: str, path: Path) -> Repo:
             f"{name} is not a team repository: pyproject.toml has no [tool.dg.project] "
             "root_module. List only repositories generated from this template"
         )
-    cruft = path / ".cruft.json"
+    cruft = json.loads((path / ".cruft.json").read_text()) if (path / ".cruft.json").is_file() else {}
     defs = path / "src" / package / "defs"
     return Repo(
         name=name,
         path=path,
         package=package,
-        answers=json.loads((path / ".template-answers.json").read_text()),
+        answers=answers(name, path, cruft),
         locations=(load_yaml(path / "dagster_cloud.yaml") or {}).get("locations") or [],
-        template_commit=json.loads(cruft.read_text()).get("commit") if cruft.is_file() else None,
+        template_commit=cruft.get("commit"),
         storage=storage_constants((path / "src" / package / "storage.py").read_text()),
-        assets=asset_manifest(defs / "asset_keys.json"),
+        assets=None,
         upstreams=upstreams(defs / "upstreams.yaml"),
         alert_policies=(load_yaml(path / "alert_policies.yaml") or {}).get("alert_policies") or [],
+    )
+
+
+def answers(name: str, path: Path, cruft: dict) -> dict:
+    """The team's answers: cruft's state, or the file repositories kept before they were linked."""
+    if cruft:
+        return cruft.get("context", {}).get("cookiecutter", {})
+    legacy = path / ".template-answers.json"
+    if legacy.is_file():
+        return json.loads(legacy.read_text())
+    raise SourceError(
+        f"{name} is not a team repository: it has no .cruft.json. List only repositories "
+        "generated from this template"
     )
 
 
@@ -96,14 +119,6 @@ def storage_constants(source: str) -> dict:
             if isinstance(target, ast.Name) and target.id in STORAGE_CONSTANTS:
                 constants[target.id] = ast.literal_eval(node.value)
     return constants
-
-
-def asset_manifest(path: Path) -> dict[str, int | None] | None:
-    """defs/asset_keys.json: each asset key with its freshness fail window, if it has one."""
-    if not path.is_file():
-        return None
-    assets = json.loads(path.read_text()).get("assets", {})
-    return {key: value.get("fail_after_seconds") for key, value in assets.items()}
 
 
 def upstreams(path: Path) -> list[dict]:

@@ -69,13 +69,16 @@ def checkout(source: Source, into: Path) -> Path:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         config = ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
     target = into / source.name
-    result = subprocess.run(
-        ["git", *config, "clone", "--quiet", "--depth", "1", source.location, str(target)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=os.environ | {"GIT_TERMINAL_PROMPT": "0"},
-    )
+    try:
+        result = subprocess.run(
+            ["git", *config, "clone", "--quiet", "--depth", "1", source.location, str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=os.environ | {"GIT_TERMINAL_PROMPT": "0"},
+        )
+    except FileNotFoundError:
+        raise SourceError(f"Cannot clone {source.location}: git is not on PATH. Install git")
     if result.returncode != 0:
         reason = " ".join(result.stderr.strip().splitlines()[-1:])
         if source.location.startswith("https://") and not token:

@@ -152,6 +152,11 @@ def test_the_documented_link_command_records_the_commit_the_repo_came_from(
     assert made.returncode == 0, made.stderr
     generated_from = git("rev-parse", "HEAD", cwd=template).strip()
     repo = tmp_path / "pricing"
+    # What the generator kept before it wrote .cruft.json itself: the answers and the commit.
+    state = json.loads((repo / ".cruft.json").read_text())
+    answers = {k: v for k, v in state["context"]["cookiecutter"].items() if not k.startswith("_")}
+    (repo / ".template-answers.json").write_text(json.dumps(answers | {"_commit": generated_from}))
+    (repo / ".cruft.json").unlink()
     git("init", "-q", "-b", "main", cwd=repo)
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "Start", cwd=repo)

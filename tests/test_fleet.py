@@ -6,26 +6,27 @@ One fleet is built per session: eight repositories, each with one seeded fault e
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE, cli, commit_template_copy, edit, git
+from conftest import TEMPLATE, cli, commit_template_copy, edit, git, repo_env, run_in_repo
 from org import deployments, org_settings
 from uv import find_uv_bin
 
 pytestmark = pytest.mark.e2e
-DAY, TWENTY_SIX_HOURS = 86400, 26 * 3600
 
 
 def fleet(*args: str | Path, cwd: Path = TEMPLATE, env: dict | None = None):
-    """Run the fleet command as a person does, from the template checkout."""
+    """Run the fleet command as a person does, from the template checkout, with uv on PATH."""
+    uv = {"PATH": f"{Path(find_uv_bin()).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
         [sys.executable, "-m", "fleet", *map(str, args)],
         cwd=cwd, capture_output=True, text=True, check=False,
-        env={**os.environ, **(env or {})},
+        env=repo_env() | uv | (env or {}),
     )  # fmt: skip
 
 
@@ -50,13 +51,25 @@ def commit(repo: Path, message: str) -> None:
     git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
 
 
-def set_manifest(repo: Path, assets: dict[str, dict]) -> None:
-    """What `UPDATE_ASSET_KEYS=1 uv run pytest tests/test_asset_keys.py` writes for these assets."""
+def add_asset(repo: Path, name: str, code: str) -> None:
+    """A team's own asset module: code alone, nothing else to regenerate."""
     package = repo.name.replace("-", "_")
-    path = repo / "src" / package / "defs" / "asset_keys.json"
-    current = json.loads(path.read_text())
-    current["assets"] = dict(sorted((current["assets"] | assets).items()))
-    path.write_text(json.dumps(current, indent=2) + "\n")
+    (repo / "src" / package / "defs" / f"{name}.py").write_text(
+        f"from datetime import timedelta\n\nimport dagster as dg\n\n{code}"
+    )
+
+
+REVENUE = """
+@dg.asset(key_prefix="finance", group_name="finance", freshness_policy=dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=26)))
+def revenue() -> int:
+    return 1
+"""
+COLLIDING = """
+@dg.asset(key=["marketing", "orders"])
+def orders_copy() -> int:
+    return 1
+"""
 
 
 def set_upstream_window(repo: Path, key: str, count: int, period: str) -> None:
@@ -89,16 +102,17 @@ def fleet_repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
         "hr": create(template, folder, "hr", upstreams="ops/orders,crm/accounts"),
     }
     # The owner publishes finance/revenue with its own 26-hour policy; support agrees, sales not.
-    set_manifest(repos["finance"], {"finance/revenue": {"fail_after_seconds": TWENTY_SIX_HOURS}})
+    add_asset(repos["finance"], "revenue", REVENUE)
     set_upstream_window(repos["support"], "finance/revenue", 26, "hour")
     edit(repos["marketing"] / "dagster_cloud.yaml", r'location_name: "marketing"',
          'location_name: "sales"')  # fmt: skip
     prod_bucket = org_settings()["buckets"][deployments(org_settings())[0]]
     edit(repos["risk"] / "src/risk/storage.py", f'"{prod_bucket}"', '"rogue-bucket"')
-    set_manifest(repos["risk"], {"marketing/orders": {}})
+    add_asset(repos["risk"], "collision", COLLIDING)
     with (repos["ops"] / ".github/workflows/ci.yml").open("a") as workflow:
         workflow.write("# a local tweak\n")
     for repo in repos.values():
+        run_in_repo(repo, "uv", "lock", "--quiet")
         commit(repo, "Team changes")
     return template, repos
 
@@ -256,21 +270,43 @@ def test_the_clean_fleet_passes_with_its_deploy_order(fleet_repos) -> None:
     assert downstream == {"finance": ["support"], "support": []}
 
 
-def test_load_runs_each_repos_manifest_test_and_names_a_disagreement(fleet_repos) -> None:
-    """finance's manifest lists finance/revenue, which its code does not define."""
+def test_an_asset_renamed_in_code_alone_reaches_the_audit(fleet_repos, faulty, tmp_path) -> None:
+    """finance renames revenue to income by editing its module: its reader support is told."""
     template, repos = fleet_repos
-    here = {
-        "UV_PYTHON": "{}.{}".format(*sys.version_info),  # the repos' may be missing here
-        "PATH": f"{Path(find_uv_bin()).parent}{os.pathsep}{os.environ['PATH']}",  # uv, as in nox
-    }
-    result = fleet("audit", "--json", "--no-drift", "--load", "--template", template,
-                   repos["finance"], repos["support"], env=here)  # fmt: skip
+    cache = ["--cache", faulty[2] / "cache"]  # the full audit's: finance's old keys are in it
+    finance = Path(shutil.copytree(repos["finance"], tmp_path / "finance"))
+    module = finance / "src/finance/defs/revenue.py"
+    module.write_text(module.read_text().replace("def revenue()", "def income()"))
+
+    result = fleet("audit", "--json", "--no-drift", "--template", template, *cache, finance,
+                   repos["support"])  # fmt: skip
+
     report = json.loads(result.stdout)
-    assert [(f["repo"], f["check"]) for f in report["findings"]] == [("finance", "load")]
-    assert (
-        "`UPDATE_ASSET_KEYS=1 uv run pytest tests/test_asset_keys.py`"
-        in findings(report, "finance", "load")[0]
-    )
+    assets = {repo["name"]: repo["assets"] for repo in report["repos"]}
+    assert "finance/income" in assets["finance"] and "finance/revenue" not in assets["finance"]
+    (message,) = findings(report, "support", "upstream")
+    assert "finance/revenue, which no other repository defines" in message
+
+
+def test_a_repo_whose_definitions_do_not_load_is_named_with_what_to_run(
+    fleet_repos, tmp_path: Path
+) -> None:
+    template, repos = fleet_repos
+    support = Path(shutil.copytree(repos["support"], tmp_path / "support"))
+    (support / "src/support/defs/broken.py").write_text('raise RuntimeError("half-written")\n')
+    unlocked = Path(shutil.copytree(repos["finance"], tmp_path / "unlocked" / "finance"))
+    (unlocked / "uv.lock").unlink()
+
+    result = fleet("audit", "--json", "--no-drift", "--template", template, "--cache",
+                   tmp_path / "cache", support, unlocked)  # fmt: skip
+
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    (message,) = findings(report, "support", "assets")
+    assert "its definitions do not load, so its asset keys are unknown (" in message
+    assert "RuntimeError: half-written" in message and "`uv run dg check defs`" in message
+    (message,) = findings(report, "finance", "assets")
+    assert message.startswith("has no uv.lock") and "Run `uv lock` in it" in message
 
 
 def test_git_urls_are_cloned_and_bad_input_is_named_while_the_rest_is_audited(

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from fleet import checks
-from fleet.audit import loaded_manifest
-from fleet.facts import Repo, storage_constants
+from fleet.asset_keys import AssetsUnknown, asset_keys
+from fleet.facts import Repo, read_repo, storage_constants
 from fleet.sources import SourceError, read_manifest
 
 
@@ -126,10 +126,23 @@ def test_manifest_paths_are_relative_to_it_and_urls_named_by_repo(tmp_path: Path
     ]
 
 
-def test_load_without_uv_names_what_to_install(tmp_path: Path, monkeypatch) -> None:
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests/test_asset_keys.py").touch()
+def test_loading_asset_keys_without_uv_names_what_to_install(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "uv.lock").touch()
     monkeypatch.setenv("PATH", str(tmp_path))  # no uv there
-    (finding,) = loaded_manifest(dataclasses.replace(repo("finance"), path=tmp_path))
-    assert (finding.repo, finding.check) == ("finance", "load")
-    assert finding.message.startswith("uv is not on PATH; --load runs each repository's own test")
+    with pytest.raises(AssetsUnknown, match="uv is not on PATH, and the audit loads each"):
+        asset_keys("finance", tmp_path, "finance", tmp_path / "cache")
+
+
+def test_a_repo_without_a_lock_is_not_loaded(tmp_path: Path) -> None:
+    with pytest.raises(AssetsUnknown, match="has no uv.lock.*Run `uv lock` in it and commit uv.lock"):
+        asset_keys("finance", tmp_path, "finance", tmp_path / "cache")
+
+
+def test_an_unreadable_file_is_named_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "dagster_cloud.yaml").write_text("locations: []\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.dg.project]\nroot_module = "finance"\n')
+    (tmp_path / ".cruft.json").write_text('{"commit": "c0ffee", "context": {"cookiecutter": {}}}')
+    (tmp_path / "src/finance").mkdir(parents=True)
+    (tmp_path / "src/finance/storage.py").write_bytes(b"PREFIX = '\xff'\n")
+    with pytest.raises(SourceError, match=r"finance cannot be read \(UnicodeDecodeError: "):
+        read_repo("finance", tmp_path)

@@ -70,11 +70,6 @@ def create_team_repo(template: Path, output_dir: Path, *answers: str) -> Path:
 
 def add_team_work(repo: Path) -> None:
     (repo / "src/sales_analytics/defs/revenue.py").write_text(REVENUE)
-    # What `UPDATE_ASSET_KEYS=1 uv run pytest tests/test_asset_keys.py` writes for the new asset.
-    manifest = repo / "src/sales_analytics/defs/asset_keys.json"
-    listed = json.loads(manifest.read_text())
-    listed["assets"] = dict(sorted((listed["assets"] | {"sales_analytics/revenue": {}}).items()))
-    manifest.write_text(json.dumps(listed, indent=2) + "\n")
     with (repo / "README.md").open("a") as readme:
         readme.write("\n## Our runbook\n\nPage the on-call analyst.\n")
     with (repo / "tests/test_definitions.py").open("a") as tests:

@@ -25,7 +25,6 @@ from conftest import (
     cli,
     commit_template_copy,
     git,
-    link_as_documented,
     run_in_repo,
     write_org,
 )
@@ -172,8 +171,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     made = cli("cookiecutter", "--no-input", template, cwd=root)
     assert made.returncode == 0, made.stderr
     team = root / "sales-analytics"
-    linked = link_as_documented(team, template)
-    assert linked.returncode == 0, linked.stderr
     venv = root / "venv"
     env = {"UV_PROJECT_ENVIRONMENT": str(venv)}
     git("init", "-q", "-b", "main", cwd=team)
@@ -186,8 +183,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     with (team / "ci/team-checks.sh").open("a") as checks:
         checks.write(TEAM_CHECK)
     run_in_repo(team, "uv", "add", "--quiet", TEAM_DEPENDENCY, env=env)
-    manifest = ["uv", "run", "pytest", "-q", "tests/test_asset_keys.py"]
-    run_in_repo(team, *manifest, env=env | {"UPDATE_ASSET_KEYS": "1"})  # as its docstring says
     git("add", "-A", cwd=team)
     git("commit", "-q", "-m", "Our asset and dependency", cwd=team)
     remote = root / "remote.git"
