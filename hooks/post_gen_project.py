@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import textwrap
 from pathlib import Path
 
 answers = json.loads(
@@ -84,16 +85,18 @@ if not rendered_for_comparison(Path.cwd().resolve()):
     if commit:
         state = cruft_state(commit, template_url(folder))
         Path(".cruft.json").write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n")
-        updates = "It takes template updates with `cruft update` (.cruft.json records from where)."
+        updates = "linked to its template for updates (.cruft.json)."
     else:
         updates = (
-            "The template was not a git checkout, so this repository cannot take template "
-            "updates: generate it again from the template's git URL."
+            "not linked for updates: the template was not a git checkout. For updates, "
+            "generate it again from the template's git URL."
         )
+    created = f"Created {answers['team_slug']}/ for {answers['team_name']}, {updates}"
     print(
         f"""
-Created {answers["team_slug"]}/ for {answers["team_name"]}. {updates}
-Next, make the first commit on main, with the uv.lock that CI and the deploy install from:
+{textwrap.fill(created, 79)}
+Next, make the first commit on main, with the uv.lock that CI and the deploy
+install from:
 
     cd {answers["team_slug"]}
     git init -b main
@@ -101,7 +104,7 @@ Next, make the first commit on main, with the uv.lock that CI and the deploy ins
     git add -A
     git commit -m "Start from dagster-team-template"
 
-`uv run dg dev` runs it locally. Create the GitHub repository, set what the README's Deploy
-section lists, then push main: it deploys once CI passes.
+`uv run dg dev` runs it locally. Create the GitHub repository, set what the
+README's Deploy section lists, then push main: it deploys once CI passes.
 """
     )

@@ -17,6 +17,7 @@ import pytest
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
 from org import ORG_FILE, TEMPLATE, checkout_problems
+from terminal import Terminal
 from uv import find_uv_bin
 
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -174,6 +175,14 @@ def edit(path: Path, pattern: str, replacement: str) -> None:
     text, count = re.subn(pattern, lambda _: replacement, path.read_text(), flags=re.DOTALL)
     assert count == 1, f"{pattern!r} matched {count} times in {path}"
     path.write_text(text)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    """A person's terminal, closed after the test."""
+    terminal = Terminal(tmp_path)
+    yield terminal
+    terminal.close()
 
 
 @pytest.fixture(scope="session")

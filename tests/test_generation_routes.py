@@ -90,7 +90,7 @@ def test_a_person_generating_sees_the_next_steps(
     name: str, template_repo: Path, tmp_path: Path
 ) -> None:
     result = route(name, template_repo, tmp_path)
-    assert "Created sales-analytics/ for Sales Analytics. It takes template updates " in result.stdout
+    assert "Created sales-analytics/ for Sales Analytics, linked to its template" in result.stdout
     printed = [line.strip() for line in result.stdout.splitlines() if line.startswith("    ")]
     assert printed == quick_start_steps()
 
