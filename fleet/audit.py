@@ -80,4 +80,3 @@ def audit(
         alert_policies=checks.merged_alert_policies(repos),
         behind=behind,
     )
-
