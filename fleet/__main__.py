@@ -42,7 +42,9 @@ def parser() -> argparse.ArgumentParser:
             help="skip rendering the template per repository to find drifted files (seconds each)",
         )  # fmt: skip
         command.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
-        command.add_argument("--cache", type=Path, help="where template renders and asset keys are kept")
+        command.add_argument(
+            "--cache", type=Path, help="where template renders and asset keys are kept"
+        )
     return main
 
 

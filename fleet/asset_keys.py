@@ -26,9 +26,9 @@ def fingerprint(repo: Path) -> str:
     """A digest of every file that decides the keys (not caches, not the venv)."""
     digest = hashlib.sha256()
     files = [repo / name for name in DECIDING if (repo / name).is_file()]
-    files += sorted(p for p in (repo / "src").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in files:
-        digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    files += sorted(p for p in (repo / "src").rglob("*") if "__pycache__" not in p.parts)
+    for path in (file for file in files if file.is_file()):
+        digest.update(f"{path.relative_to(repo).as_posix()}\0".encode() + path.read_bytes())
     return digest.hexdigest()[:24]
 
 

@@ -16,7 +16,9 @@ def assets(package: str) -> dict[str, int | None]:
     windows = {}
     for key in graph.materializable_asset_keys:
         window = getattr(graph.get(key).freshness_policy, "fail_window", None)  # cron: none
-        windows[key.to_user_string()] = int(window.to_timedelta().total_seconds()) if window else None
+        windows[key.to_user_string()] = (
+            int(window.to_timedelta().total_seconds()) if window else None
+        )
     return windows
 
 

@@ -65,7 +65,8 @@ def _read_repo(name: str, path: Path) -> Repo:
             f"{name} is not a team repository: pyproject.toml has no [tool.dg.project] "
             "root_module. List only repositories generated from this template"
         )
-    cruft = json.loads((path / ".cruft.json").read_text()) if (path / ".cruft.json").is_file() else {}
+    state = path / ".cruft.json"
+    cruft = json.loads(state.read_text()) if state.is_file() else {}
     defs = path / "src" / package / "defs"
     return Repo(
         name=name,

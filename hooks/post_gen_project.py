@@ -45,7 +45,7 @@ def template_commit(folder: Path | None) -> str | None:
     if folder is None:
         return None
     head = subprocess.run(
-        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
     )
     return head.stdout.strip() if head.returncode == 0 else None
 

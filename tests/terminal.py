@@ -74,4 +74,3 @@ class Terminal:
 
     def close(self) -> None:
         self.run("kill-server")
-

@@ -1,6 +1,5 @@
 """Each fleet check alone, on repositories described in memory (the real fleet: test_fleet.py)."""
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -134,7 +133,9 @@ def test_loading_asset_keys_without_uv_names_what_to_install(tmp_path: Path, mon
 
 
 def test_a_repo_without_a_lock_is_not_loaded(tmp_path: Path) -> None:
-    with pytest.raises(AssetsUnknown, match="has no uv.lock.*Run `uv lock` in it and commit uv.lock"):
+    with pytest.raises(
+        AssetsUnknown, match="has no uv.lock.*Run `uv lock` in it and commit uv.lock"
+    ):
         asset_keys("finance", tmp_path, "finance", tmp_path / "cache")
 
 

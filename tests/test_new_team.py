@@ -37,7 +37,8 @@ class Day:
 
     def __init__(self, folder: Path) -> None:
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        uv_cache = subprocess.run([find_uv_bin(), "cache", "dir"], capture_output=True, text=True)
+        uv_cache = subprocess.run([find_uv_bin(), "cache", "dir"], capture_output=True, text=True,
+                                  check=True)  # fmt: skip
         network = {k: v for k, v in os.environ.items() if NETWORK.search(k)}
         self.terminal = Terminal(
             folder,
@@ -79,7 +80,9 @@ def test_a_new_team_goes_from_cookiecutter_to_a_template_update(day: Day, tmp_pa
     for number in range(1, 10):
         terminal.answer(f"[{number}/9]")
     screen = terminal.finished()
-    day.screens.append(f"$ cookiecutter file://{remote}  (Enter for every default)\n{screen}".rstrip())
+    day.screens.append(
+        f"$ cookiecutter file://{remote}  (Enter for every default)\n{screen}".rstrip()
+    )
     assert "Created sales-analytics/ for Sales Analytics, linked to its template for" in screen
     steps = screen.split("Next, make the first commit", 1)[1]
     printed = [line.strip() for line in steps.splitlines() if line.startswith("    ")]
