@@ -44,10 +44,13 @@ def template_commit(folder: Path | None) -> str | None:
         return answers["_commit"]
     if folder is None:
         return None
-    head = subprocess.run(
-        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return head.stdout.strip() if head.returncode == 0 else None
+    found = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "--show-toplevel", "HEAD"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    top, _, head = found.stdout.strip().partition("\n")
+    # A folder without history inside another repository would report that repository's commit.
+    return head if found.returncode == 0 and Path(top).resolve() == folder.resolve() else None
 
 
 def template_url(folder: Path | None) -> str:

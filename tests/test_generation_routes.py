@@ -3,11 +3,13 @@
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, TEMPLATE_DIR, bake_template, cli, commit_template_copy, git, snapshot
 
+IGNORE_GIT = shutil.ignore_patterns(".git")
 MESSAGE = "ERROR: owner 'nobody' is not a GitHub owner. Use @org/team, @user or an email address."
 
 
@@ -102,3 +104,17 @@ def test_cruft_diff_renders_the_template_without_the_next_steps(
     diff = cli("cruft", "diff", "--exit-code", cwd=tmp_path / "sales-analytics")
     assert diff.returncode == 0, diff.stdout + diff.stderr
     assert diff.stdout == ""
+
+
+def test_a_template_without_git_history_generates_and_says_it_is_not_linked(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    archive = Path(shutil.copytree(template_repo, tmp_path / "downloaded", ignore=IGNORE_GIT))
+    (tmp_path / "out").mkdir()
+    result = cli("cookiecutter", "--no-input", archive, cwd=tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert (
+        "for Sales Analytics, not linked for updates: the template was not a git checkout." in said
+    )
+    assert not (tmp_path / "out/sales-analytics/.cruft.json").exists()
