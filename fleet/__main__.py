@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,8 @@ def publish_issue(report: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # A render the hooks refuse is that repository's finding; cookiecutter would log a traceback.
+    logging.getLogger("cookiecutter").setLevel(logging.CRITICAL)
     if shutil.which("git") is None:
         print("ERROR: git is not on PATH; the audit reads the template's history with it. "
               "Install git and run the audit again", file=sys.stderr)  # fmt: skip

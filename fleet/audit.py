@@ -58,8 +58,7 @@ def audit(
         if drift:  # only against a commit the template has: template_version names the rest
             known = [repo for repo in repos if behind.get(repo.name) is not None]
             findings += checks.drift(
-                known,
-                lambda r: drifted_files(template, r.path, r.template_commit, r.answers, cache),
+                known, lambda r: drift_or_finding(r, template, cache, findings)
             )
         for repo, keys in zip(repos, load_all(repos, cache), strict=True):
             if isinstance(keys, AssetsUnknown):
@@ -80,3 +79,24 @@ def audit(
         alert_policies=checks.merged_alert_policies(repos),
         behind=behind,
     )
+
+
+def drift_or_finding(repo: Repo, template: Path, cache: Path, findings: list[Finding]) -> list[str]:
+    """The repository's drifted files; when the template cannot be rendered for it, a finding.
+
+    One repository's render (a hook refusing its answers, a broken checkout) never stops the rest.
+    """
+    try:
+        return drifted_files(template, repo.path, repo.template_commit, repo.answers, cache)
+    except Exception as error:  # noqa: BLE001 - any render failure is this repository's finding
+        findings.append(
+            Finding(
+                repo.name,
+                "drift",
+                f"cannot be compared with the template at {repo.template_commit[:12]}: rendering "
+                f"it for the answers in .cruft.json failed ({type(error).__name__}: {error}). "
+                "Check those answers, or run the repository's drift check "
+                "(`.github/scripts/template_drift.py`) to see the whole error",
+            )
+        )
+        return []

@@ -309,6 +309,26 @@ def test_a_repo_whose_definitions_do_not_load_is_named_with_what_to_run(
     assert message.startswith("has no uv.lock") and "Run `uv lock` in it" in message
 
 
+def test_a_repo_the_template_cannot_render_is_a_finding_and_the_rest_is_audited(
+    fleet_repos, faulty, tmp_path: Path
+) -> None:
+    template, repos = fleet_repos
+    support = Path(shutil.copytree(repos["support"], tmp_path / "support"))
+    state = json.loads((support / ".cruft.json").read_text())
+    state["context"]["cookiecutter"]["owner"] = "nobody"  # the hook refuses it
+    (support / ".cruft.json").write_text(json.dumps(state))
+
+    result = fleet("audit", "--json", "--template", template, "--cache", faulty[2] / "cache",
+                   repos["finance"], support)  # fmt: skip
+
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    (message,) = findings(report, "support", "drift")
+    assert message.startswith("cannot be compared with the template at ")
+    assert "FailedHookException" in message
+    assert [f["check"] for f in report["findings"]] == ["drift"]
+
+
 def test_git_urls_are_cloned_and_bad_input_is_named_while_the_rest_is_audited(
     fleet_repos, tmp_path: Path
 ) -> None:
