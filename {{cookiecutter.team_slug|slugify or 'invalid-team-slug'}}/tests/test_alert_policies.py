@@ -1,8 +1,10 @@
 {%- import "team.jinja" as team with context -%}
 """alert_policies.yaml is a document `dagster-cloud deployment alert-policies sync` accepts.
 
-Template-owned. Checked offline against the event types and notification services the installed
-Dagster+ client (dagster-dg-cli's API models) knows; Dagster+ itself cannot be reached from here.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+Checked offline against the event types and notification services the installed Dagster+
+client (dagster-dg-cli's API models) knows; Dagster+ itself cannot be reached from here.
 """
 
 from pathlib import Path

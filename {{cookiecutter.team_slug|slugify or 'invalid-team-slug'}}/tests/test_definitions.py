@@ -1,5 +1,8 @@
 {%- import "team.jinja" as team with context -%}
-"""The code location loads, stays under the team's prefix and stores with the org's IO manager."""
+"""The code location loads, stays under the team's prefix and stores with the org's IO manager.
+
+Team-owned: `cruft update` never touches this file.
+"""
 
 import dagster as dg
 

@@ -2,9 +2,11 @@
 {%- from "org.jinja" import org -%}
 """The shared IO manager picks the org's storage, never drifts, and stores open formats.
 
-Template-owned: the expected values below are the org's, rendered by the template. The
-behaviour tests run real materializations into a temporary shared directory, through the same
-code that writes to S3 in Dagster+.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+The expected values below are the org's, rendered by the template. The behaviour tests run real
+materializations into a temporary shared directory, through the same code that writes to S3 in
+Dagster+.
 """
 
 import datetime

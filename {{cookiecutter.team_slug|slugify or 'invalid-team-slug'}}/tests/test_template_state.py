@@ -1,4 +1,6 @@
-"""A template update (`cruft update`) left nothing half-merged. Template-owned.
+"""A template update (`cruft update`) left nothing half-merged.
+
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 The checks live in .github/scripts/template_state.py, which CI runs before anything else;
 this test runs the same script so `uv run pytest` catches leftovers locally too.

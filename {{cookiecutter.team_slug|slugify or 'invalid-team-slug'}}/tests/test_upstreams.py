@@ -1,7 +1,9 @@
 {%- import "team.jinja" as team with context -%}
 """defs/upstreams.yaml is valid, and each upstream it declares is stubbed, checked and watched.
 
-Template-owned. A failure here quotes the problem in the declarations and how to fix it.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+A failure here quotes the problem in the declarations and how to fix it.
 """
 
 import re

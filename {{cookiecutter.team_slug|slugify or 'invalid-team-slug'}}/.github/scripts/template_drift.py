@@ -1,4 +1,6 @@
-"""Fail when template-owned files differ from the org's template. Template-owned.
+"""Fail when template-owned files differ from the org's template.
+
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 Renders the template with this repository's answers, at the commit it was last updated to and
 at the template's current commit, and compares. Unlike `cruft diff` it also sees deleted files,

@@ -1,4 +1,6 @@
-"""Fail when a template update left something half-merged. Template-owned; stdlib only.
+"""Fail when a template update left something half-merged; stdlib only.
+
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 `cruft update` reports success even when hunks did not apply: it leaves conflict markers,
 `*.rej`/`*.orig` files, or a file that no longer parses. CI runs this first, so the team reads

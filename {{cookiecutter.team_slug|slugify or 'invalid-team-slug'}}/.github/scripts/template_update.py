@@ -1,4 +1,6 @@
-"""Bring the org template's latest changes into a pull request. Template-owned; stdlib only.
+"""Bring the org template's latest changes into a pull request; stdlib only.
+
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 The weekly Template update workflow runs this; run it locally the same way:
 `python3 .github/scripts/template_update.py` (needs git, gh, uv; uses your own gh login).

@@ -1,4 +1,9 @@
 {%- import "team.jinja" as team with context -%}
+"""The code location Dagster+ loads: the team's defs/ folder and its declared upstreams.
+
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+"""
+
 from pathlib import Path
 
 import dagster as dg

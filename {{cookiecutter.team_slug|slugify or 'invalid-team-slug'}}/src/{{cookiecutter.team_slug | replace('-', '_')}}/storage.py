@@ -2,8 +2,8 @@
 {%- from "org.jinja" import org -%}
 """The org's shared IO manager, identical in every team repo so teams can load each other's assets.
 
-Template-owned: `cruft update` replaces this file, and tests/test_storage.py fails when it drifts.
-Ask the platform team to change the template instead of editing it here.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+tests/test_storage.py fails when it drifts.
 """
 
 import os

@@ -1,9 +1,11 @@
 """Which open format each value is stored in, and how it is written and read back.
 
-Template-owned, like storage.py. Tables go to Parquet and plain values to JSON, so any team
-reads them whatever its Python, pandas, polars or numpy versions, and so do DuckDB, Athena or
-Spark. pyarrow owns both the format and the transfer; pandas and polars are only touched when a
-value already is one, or when the reading asset asks for one.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+Tables go to Parquet and plain values to JSON, so any team reads them whatever its Python,
+pandas, polars or numpy versions, and so do DuckDB, Athena or Spark. pyarrow owns both the format
+and the transfer; pandas and polars are only touched when a value already is one, or when the
+reading asset asks for one.
 """
 
 import datetime

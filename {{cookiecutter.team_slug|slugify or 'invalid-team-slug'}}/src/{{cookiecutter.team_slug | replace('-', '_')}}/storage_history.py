@@ -1,12 +1,14 @@
 {%- import "team.jinja" as team with context -%}
 """`shared-storage`: list an asset's stored versions, and roll it back without running any code.
 
-Template-owned, like storage.py. It acts where a run of this repo would write: the local shared
-directory, or with DAGSTER_CLOUD_DEPLOYMENT_NAME set, that deployment's storage (a branch
-deployment's own prefix, never production's). Only this team's assets: the command refuses
-others, and so do the bucket's write rules. A rollback publishes the earlier version again as
-the newest, so readers load it on their next run, and records it in Dagster as a
-materialization of the asset, with both version ids in its metadata.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+It acts where a run of this repo would write: the local shared directory, or with
+DAGSTER_CLOUD_DEPLOYMENT_NAME set, that deployment's storage (a branch deployment's own prefix,
+never production's). Only this team's assets: the command refuses others, and so do the bucket's
+write rules. A rollback publishes the earlier version again as the newest, so readers load it on
+their next run, and records it in Dagster as a materialization of the asset, with both version
+ids in its metadata.
 """
 
 import argparse

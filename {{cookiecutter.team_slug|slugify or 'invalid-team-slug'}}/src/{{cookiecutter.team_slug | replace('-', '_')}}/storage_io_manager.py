@@ -1,8 +1,10 @@
 {%- import "team.jinja" as team with context -%}
 """The org's shared IO manager: where each value goes, who may read what, and clear errors.
 
-Template-owned, like storage.py, which builds it for where the code runs. Layout, stable so
-tools other than Dagster read it (`<format>` is `parquet`, `json` or, by opt-in, `pickle`):
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+storage.py builds it for where the code runs. Layout, stable so tools other than Dagster read
+it (`<format>` is `parquet`, `json` or, by opt-in, `pickle`):
 
     <base>/<asset key parts>.<format>
     <base>/<asset key parts>/partition=<key>/data.<format>            one partition

@@ -1,8 +1,10 @@
 """Atomic publishing and version history of the shared storage's objects.
 
-Template-owned, like storage.py. Readers see the previous complete version or the new complete
-version, never part of one, whatever fails, is cancelled or killed mid-write. Earlier versions
-stay readable by id until the org's retention expires them. Two stores, one interface:
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+Readers see the previous complete version or the new complete version, never part of one,
+whatever fails, is cancelled or killed mid-write. Earlier versions stay readable by id until the
+org's retention expires them. Two stores, one interface:
 
 - S3, with versioning on the org's buckets: an object is one PutObject, or a multipart upload
   completed only after its last part and aborted on any error or interrupt. S3 keeps the

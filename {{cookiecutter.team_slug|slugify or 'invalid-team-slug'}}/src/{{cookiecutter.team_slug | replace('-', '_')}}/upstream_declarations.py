@@ -1,8 +1,10 @@
 """Read and check defs/upstreams.yaml: the other teams' assets this team reads, and what it expects.
 
-Template-owned: teams edit upstreams.yaml, never this file. The format is documented in the
-template's docs (cross-team.md) and in upstreams.schema.json. Nothing here imports Dagster, so
-fleet tooling can read any team's declarations with PyYAML alone:
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+Teams edit upstreams.yaml, never this file. The format is documented in the template's docs
+(cross-team.md) and in upstreams.schema.json. Nothing here imports Dagster, so fleet tooling can
+read any team's declarations with PyYAML alone:
 `python src/<package>/upstream_declarations.py [FILE]` prints them as JSON, or their problems.
 """
 

@@ -1,9 +1,11 @@
 """The other teams' assets declared in defs/upstreams.yaml, as Dagster definitions.
 
-Template-owned: teams edit the declarations, never this file. For each upstream: a stub labelled
-with its owner, a freshness policy and check, and (with declared columns) a blocking contract
-check on the owner's recorded schema. Sensors, running by default, evaluate the checks and log
-the owners' failed runs. Check names carry this team's package: several teams may check one asset.
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+
+Teams edit the declarations, never this file. For each upstream: a stub labelled with its owner,
+a freshness policy and check, and (with declared columns) a blocking contract check on the
+owner's recorded schema. Sensors, running by default, evaluate the checks and log the owners'
+failed runs. Check names carry this team's package: several teams may check one asset.
 """
 
 import json

@@ -1,5 +1,8 @@
 {%- import "team.jinja" as team with context -%}
-"""The team's assets. Keep every key under the team's prefix so teams never collide."""
+"""The team's assets. Keep every key under the team's prefix so teams never collide.
+
+Team-owned: `cruft update` never touches this file.
+"""
 {%- if team.upstream %}
 
 from typing import Any
