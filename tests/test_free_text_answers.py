@@ -64,3 +64,13 @@ def test_free_text_yields_a_valid_repo_or_a_clean_refusal(
             outcomes["generated"] += 1
             assert_repo_is_valid(repo)
     print(f"free-text examples so far: {dict(outcomes)}")
+
+
+def test_a_slug_too_long_for_a_folder_name_is_refused_like_any_other(tmp_path: Path) -> None:
+    """cookiecutter makes the folder before any hook runs: its name must be creatable."""
+    try:
+        bake_template(tmp_path, team_slug="x" * 300)
+    except CookiecutterException:
+        assert list(tmp_path.iterdir()) == []
+    else:
+        raise AssertionError("a 300-character slug was accepted")
