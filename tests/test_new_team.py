@@ -20,6 +20,9 @@ from terminal import Terminal
 from uv import find_uv_bin
 
 pytestmark = pytest.mark.e2e
+ALARMING = re.compile(r"warn|deprecat|supersed|error", re.IGNORECASE)
+# Its successor, `dg plus deploy start`, validates against Dagster+ itself: CI cannot run it.
+STILL_WARNS = "uv run dagster-cloud ci check"
 NETWORK = re.compile(r"proxy|cert|ca_bundle|cainfo|ssl|^pip_|^uv_index", re.IGNORECASE)
 
 ACCOUNTS = '''import dagster as dg
@@ -59,6 +62,8 @@ class Day:
         self.screens.append(f"$ {line}\n{output}".rstrip())
         ended = f"[{self.terminal.commands}] exit {exit_code}\n"
         assert ended in self.terminal.history() + "\n", self.terminal.history()
+        if not line.startswith(STILL_WARNS):
+            assert not ALARMING.search(output), output
         return output
 
 
