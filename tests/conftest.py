@@ -21,7 +21,9 @@ from terminal import Terminal
 from uv import find_uv_bin
 
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-TEMPLATE_DIR = "{{cookiecutter.team_slug|slugify(max_length=64) or 'invalid-team-slug'}}"  # what a team gets
+TEMPLATE_DIR = (
+    "{{cookiecutter.team_slug|slugify(max_length=64) or 'invalid-team-slug'}}"  # what a team gets
+)
 
 Bake = Callable[..., Path]
 # Processes the tests start write bytecode, as on a developer's machine: where this machine sets
