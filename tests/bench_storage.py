@@ -10,6 +10,7 @@ the table existed.
 """
 
 import argparse
+import importlib
 import io
 import json
 import statistics
@@ -76,10 +77,17 @@ def timed(action) -> tuple[float, float, object]:
     return time.perf_counter() - start, rss_mib("VmHWM") - before, result
 
 
+def io_manager_module(package: str) -> str:
+    """Where the IO manager lives: the platform package, or a baseline's team package."""
+    try:
+        importlib.import_module("dagster_team_platform")
+    except ImportError:  # a baseline from before the platform package
+        return f"{package}.storage_io_manager"
+    return "dagster_team_platform.io_manager"
+
+
 def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     """Measure one variant; the floors move and read the bytes the shared variant stored."""
-    import importlib
-
     import boto3
     import dagster as dg
     import pandas as pd
@@ -99,7 +107,7 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
         return {"write_s": write, "read_s": read, "pyarrow_read_s": pyarrow_read}
 
     if variant in ("shared", "baseline"):
-        shared = importlib.import_module(f"{package}.storage_io_manager")
+        shared = importlib.import_module(io_manager_module(package))
         base = f"s3://{BUCKET}/{KEYS[variant].partition('/')[0]}"
         io_manager = shared.SharedStorageIOManager(base=base, team="bench")
         key, stored = ["bench", "table"], KEYS[variant] + ".parquet"

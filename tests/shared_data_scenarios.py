@@ -34,7 +34,7 @@ def frame(rows: int, tag: int) -> pd.DataFrame:
 
 def write(package: str, arguments: argparse.Namespace) -> dict:
     storage = importlib.import_module(f"{package}.storage")
-    formats = importlib.import_module(f"{package}.storage_formats")
+    formats = importlib.import_module("dagster_team_platform.formats")
     formats._PandasSlices.SLICE_ROWS = 250_000  # many slices, so interrupts land between them
     if arguments.fail_after_slices is not None:
         slices = formats._PandasSlices.to_batches
@@ -95,7 +95,7 @@ def read(package: str, arguments: argparse.Namespace) -> dict:
 def overlap(package: str, arguments: argparse.Namespace) -> dict:
     """Another writer publishes while a read of the current version is under way."""
     storage = importlib.import_module(f"{package}.storage")
-    formats = importlib.import_module(f"{package}.storage_formats")
+    formats = importlib.import_module("dagster_team_platform.formats")
     io_manager = storage.shared_io_manager()
     store = io_manager.store(io_manager.base)
     path = f"{store.root}/{package}/{arguments.name}.parquet"

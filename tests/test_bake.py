@@ -40,10 +40,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/defs/__init__.py",
         f"src/{package}/defs/assets.py",
         f"src/{package}/defs/upstreams.yaml",
-        f"src/{package}/storage_formats.py",
-        f"src/{package}/storage_io_manager.py",
-        f"src/{package}/storage_history.py",
-        f"src/{package}/storage_versions.py",
         f"src/{package}/storage.py",
         f"src/{package}/upstream_declarations.py",
         f"src/{package}/upstreams.py",
@@ -53,6 +49,12 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "tests/test_storage.py",
         "tests/test_template_state.py",
         "tests/test_upstreams.py",
+        "vendor/dagster-team-platform/pyproject.toml",
+        "vendor/dagster-team-platform/src/dagster_team_platform/__init__.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/formats.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/history.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/io_manager.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/versions.py",
     }
     if answers["deployment"] != "serverless":
         files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}

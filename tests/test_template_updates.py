@@ -2,8 +2,10 @@
 and a hunk that does not apply makes the team's own checks fail instead of slipping through.
 """
 
+import importlib.util
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,52 @@ def test_the_hooks_check_answers_under_cruft_update_too(tmp_path: Path) -> None:
         in updated.stderr
     )
     assert not (repo / "SUPPORT.md").exists()
+
+
+def update_script(repo: Path):
+    """The repo's own .github/scripts/template_update.py, imported as the workflow runs it."""
+    sys.path.insert(0, str(repo / ".github/scripts"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "template_update", repo / ".github/scripts/template_update.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(repo / ".github/scripts"))
+    return module
+
+
+@pytest.mark.parametrize("merged", [True, False], ids=["entries-only", "other-lines-too"])
+def test_a_template_dependency_next_to_a_teams_own_merges_as_an_entry(
+    merged: bool, tmp_path: Path
+) -> None:
+    """cruft rejects the template's hunk beside a `uv add` line; the update script places it."""
+    template = commit_template_copy(tmp_path / "dagster-team-template")
+    repo = create_team_repo(template, tmp_path / "team")
+    edit(
+        repo / "pyproject.toml", '    "pyarrow",\n', '    "polars>=1",\n    "pyarrow",\n'
+    )  # uv add
+    git("commit", "-q", "-am", "uv add polars", cwd=repo)
+    release = '    "dagster-team-platform",\n    "duckdb",\n'
+    if not merged:
+        release += "    # an analytics engine\n"
+    edit(template / TEMPLATE_DIR / "pyproject.toml", '    "dagster-team-platform",\n', release)
+    git("commit", "-q", "-am", "duckdb for everyone", cwd=template)
+    updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
+    assert updated.returncode == 0, updated.stderr
+    script = update_script(repo)
+    left = script.template_state.problems(repo)
+    assert left, "cruft alone leaves a conflict or a rejected hunk"
+
+    script.merge_list_entries(repo / "pyproject.toml")
+
+    text = (repo / "pyproject.toml").read_text()
+    if merged:
+        assert not (repo / "pyproject.toml.rej").exists() and "<<<<<<<" not in text
+        dependencies = tomllib.loads(text)["project"]["dependencies"]
+        assert dependencies[3:7] == ["dagster-team-platform", "polars>=1", "duckdb", "pyarrow"]
+    else:  # a person merges it, told by template_state
+        assert [p.split(":")[0] for p in script.template_state.problems(repo)] == [
+            p.split(":")[0] for p in left
+        ]

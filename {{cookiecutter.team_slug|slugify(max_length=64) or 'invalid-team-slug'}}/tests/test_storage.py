@@ -20,9 +20,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from dagster_team_platform import versions
+from dagster_team_platform.io_manager import SharedStorageIOManager
 
-from {{ team.package }} import storage, storage_versions
-from {{ team.package }}.storage_io_manager import SharedStorageIOManager
+from {{ team.package }} import storage
 
 TEAM = "{{ team.package }}"
 OTHER_TEAM = "other_team"
@@ -186,7 +187,7 @@ def test_replaced_versions_expire_after_the_orgs_retention(shared: Path, monkeyp
         dg.materialize([orders], resources={"io_manager": io_manager})
     assert len(list(history.iterdir())) == 2
     two_days_on = time.time() + 2 * 86_400
-    monkeypatch.setattr(storage_versions.time, "time", lambda: two_days_on)
+    monkeypatch.setattr(versions.time, "time", lambda: two_days_on)
     dg.materialize([orders], resources={"io_manager": io_manager})
     assert len(list(history.iterdir())) == 1  # the current version alone
 

@@ -11,11 +11,17 @@ GitHub refuses the pull request instead of going green without one.
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import template_state
 
+#: One entry of a TOML list of strings on its own line, like `    "dagster",` in dependencies.
+ENTRY = re.compile(r'^\s+"[^"\n]+",?\s*$')
+HUNK = re.compile(r"^@@.*\n", re.MULTILINE)
+CONFLICT = re.compile(r"^<{7}[^\n]*\n(.*?)^={7}\n(.*?)^>{7}[^\n]*\n", re.MULTILINE | re.DOTALL)
 BRANCH = os.environ.get("TEMPLATE_UPDATE_BRANCH", "template-update")
 TITLE = "Update from the org's dagster-team-template"
 CRUFT = ["uvx", "cruft@2.16.0"]
@@ -76,10 +82,59 @@ def apply_template() -> list[str]:
     """Run cruft update, refresh uv.lock when the result parses; return what is left half-merged."""
     updated = run(*CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files")
     print(updated.stdout.strip().splitlines()[-1] if updated.stdout.strip() else "")
+    merge_list_entries(template_state.ROOT / "pyproject.toml")
+    if "pyproject.toml" in git("diff", "--name-only", "--diff-filter=U").stdout.split():
+        git("add", "pyproject.toml")  # resolved above, or still marked for template_state
     problems = template_state.problems()
     if not problems:
         run("uv", "lock")
     return problems
+
+
+def merge_list_entries(path: Path) -> None:
+    """Merge what the template and the team both changed in lists such as `dependencies`.
+
+    A team's `uv add` line next to an entry the template adds makes cruft leave a conflict or
+    reject the hunk, though the two never change the same entry. Where both sides only add or
+    remove entries, they are merged: a conflict keeps both sides' entries, and a rejected entry
+    goes after the one before it in the template (or before the one after it). Anything else
+    stays for a person to merge.
+    """
+    text = CONFLICT.sub(entries_of_both, path.read_text())
+    path.write_text(text)
+    rejected = path.with_name(path.name + ".rej")
+    if rejected.is_file() and place_rejected_entries(path, rejected.read_text()):
+        rejected.unlink()
+
+
+def entries_of_both(conflict: re.Match) -> str:
+    ours, theirs = (side.splitlines(keepends=True) for side in conflict.group(1, 2))
+    if not all(ENTRY.match(line) for line in ours + theirs):
+        return conflict.group(0)
+    return "".join(ours + [line for line in theirs if line not in ours])
+
+
+def place_rejected_entries(path: Path, rejected: str) -> bool:
+    """Apply hunks that only add or remove list entries; False (nothing written) otherwise."""
+    hunks = [hunk.splitlines(keepends=True) for hunk in HUNK.split(rejected)[1:]]
+    changes = [line for hunk in hunks for line in hunk if line[:1] in "+-"]
+    if not changes or not all(ENTRY.match(line[1:]) for line in changes):
+        return False
+    lines = path.read_text().splitlines(keepends=True)
+    for hunk in hunks:
+        entries = [line for line in hunk if ENTRY.match(line[1:])]
+        for number, line in enumerate(entries):
+            if line[0] == "-" and line[1:] in lines:
+                lines.remove(line[1:])
+            elif line[0] == "+" and line[1:] not in lines:
+                before = [e[1:] for e in entries[:number] if e[0] != "-" and e[1:] in lines]
+                after = [e[1:] for e in entries[number + 1 :] if e[0] == " " and e[1:] in lines]
+                if not before and not after:
+                    return False  # nothing to place it by
+                at = lines.index(before[-1]) + 1 if before else lines.index(after[0])
+                lines.insert(at, line[1:])
+    path.write_text("".join(lines))
+    return True
 
 
 def changelog() -> str:

@@ -1,6 +1,6 @@
 {%- import "team.jinja" as team with context -%}
 {%- from "org.jinja" import org -%}
-"""The org's shared IO manager, identical in every team repo so teams can load each other's assets.
+"""The org's shared-storage settings, identical in every team repo so teams load each other's assets.
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 tests/test_storage.py fails when it drifts.
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-
-from {{ team.package }}.storage_io_manager import SharedStorageIOManager
+from dagster_team_platform import history
+from dagster_team_platform.io_manager import SharedStorageIOManager
 
 BUCKETS = {
 {%- for deployment, bucket in team.buckets.items() %}
@@ -58,3 +58,8 @@ def shared_io_manager(environ: Mapping[str, str] = os.environ) -> SharedStorageI
     return SharedStorageIOManager(
         base=f"s3://{BUCKETS[deployment]}/{PREFIX}", team=TEAM, region=REGION
     )
+
+
+def shared_storage() -> int:
+    """`uv run shared-storage history|rollback ASSET`: versions of this team's shared assets."""
+    return history.main(shared_io_manager(), ORGANIZATION)

@@ -1,4 +1,3 @@
-{%- import "team.jinja" as team with context -%}
 """`shared-storage`: list an asset's stored versions, and roll it back without running any code.
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
@@ -19,10 +18,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
-from {{ team.package }}.storage import ORGANIZATION, shared_io_manager
-from {{ team.package }}.storage_formats import READ_ORDER
-from {{ team.package }}.storage_io_manager import S3, SharedStorageIOManager, object_stem
-from {{ team.package }}.storage_versions import Version
+from .formats import READ_ORDER
+from .io_manager import S3, SharedStorageIOManager, object_stem
+from .versions import Version
 
 LOCAL_WEBSERVER = "http://localhost:3000"  # where `dg dev` serves
 
@@ -31,16 +29,18 @@ class Refused(Exception):
     """What the user asked for cannot be done; the message says why and what to do."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    io_manager: SharedStorageIOManager, organization: str, argv: Sequence[str] | None = None
+) -> int:
+    """The command, for this repo's IO manager and Dagster+ organization (its storage.py)."""
     arguments = _parser().parse_args(argv)
-    io_manager = shared_io_manager(os.environ)
     try:
         if arguments.command == "history":
             print(history(io_manager, arguments.asset, arguments.partition))
         else:
             done, event = rollback(io_manager, arguments)
             print(done)
-            record(event, arguments.dagster_url)
+            record(event, arguments.dagster_url, organization)
     except Refused as refusal:
         print(f"ERROR: {refusal}", file=sys.stderr)
         return 1
@@ -132,12 +132,12 @@ def _target(store, versions: list[Version], arguments: argparse.Namespace) -> Ve
     return chosen[0]
 
 
-def record(event: dict | None, dagster_url: str | None) -> None:
+def record(event: dict | None, dagster_url: str | None, organization: str) -> None:
     """Report the materialization to Dagster's REST API: Dagster+'s, or a local webserver's."""
     if event is None:
         return
     try:
-        _report(event, dagster_url)
+        _report(event, dagster_url, organization)
     except OSError as error:
         raise Refused(
             f"The rollback is done, but Dagster has no record of it: {error}. Start `dg dev` "
@@ -146,11 +146,11 @@ def record(event: dict | None, dagster_url: str | None) -> None:
         ) from error
 
 
-def _report(event: dict, dagster_url: str | None) -> None:
+def _report(event: dict, dagster_url: str | None, organization: str) -> None:
     deployment = os.environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME")
     headers = {"Content-Type": "application/json"}
     if dagster_url is None and deployment:
-        base = os.environ.get("DAGSTER_CLOUD_URL") or f"https://{ORGANIZATION}.dagster.cloud"
+        base = os.environ.get("DAGSTER_CLOUD_URL") or f"https://{organization}.dagster.cloud"
         dagster_url = f"{base}/{deployment}"
         headers["Dagster-Cloud-Api-Token"] = os.environ.get("DAGSTER_CLOUD_API_TOKEN", "")
     request = urllib.request.Request(
@@ -203,7 +203,3 @@ def _parser() -> argparse.ArgumentParser:
         f"{LOCAL_WEBSERVER} (dg dev)",
     )
     return parser
-
-
-if __name__ == "__main__":
-    sys.exit(main())

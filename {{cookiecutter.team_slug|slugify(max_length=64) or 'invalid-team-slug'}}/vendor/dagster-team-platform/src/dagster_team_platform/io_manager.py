@@ -1,10 +1,9 @@
-{%- import "team.jinja" as team with context -%}
 """The org's shared IO manager: where each value goes, who may read what, and clear errors.
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
-storage.py builds it for where the code runs. Layout, stable so tools other than Dagster read
-it (`<format>` is `parquet`, `json` or, by opt-in, `pickle`):
+A team repo's storage.py builds it for where the code runs. Layout, stable so tools other than
+Dagster read it (`<format>` is `parquet`, `json` or, by opt-in, `pickle`):
 
     <base>/<asset key parts>.<format>
     <base>/<asset key parts>/partition=<key>/data.<format>            one partition
@@ -23,8 +22,8 @@ from urllib.parse import quote
 import dagster as dg
 import pyarrow.fs as pafs
 
-from {{ team.package }} import storage_formats as formats
-from {{ team.package }}.storage_versions import (
+from . import formats
+from .versions import (
     UNVERSIONED,
     LocalVersions,
     S3Versions,
@@ -38,7 +37,7 @@ PARTITION_FILE = "data"
 class SharedStorageIOManager(dg.ConfigurableIOManager):
     """Stores values in open formats under `base`, a local directory or `s3://<bucket>/<prefix>`.
 
-    Every write publishes a complete new version or nothing (see storage_versions.py), and
+    Every write publishes a complete new version or nothing (see versions.py), and
     records the version's id next to its uri. Inputs load the current version, or the one their
     `version` metadata pins. With `read_only_fallback`, an input missing under `base` is read
     from there instead; nothing is ever written there. Pickles are written only for assets that
