@@ -16,6 +16,7 @@ import yaml
 from conftest import bake_template
 
 PACKAGE = "sales"
+DECLARATIONS_MODULE = "vendor/dagster-team-platform/src/dagster_team_platform/declarations.py"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def declarations(repo: Path) -> ModuleType:
-    path = repo / "src" / PACKAGE / "upstream_declarations.py"
+    path = repo / DECLARATIONS_MODULE
     spec = importlib.util.spec_from_file_location("upstream_declarations", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -258,7 +259,7 @@ def test_schema_problems_name_missing_and_changed_columns(
 
 def test_fleet_tools_read_declarations_as_json_with_pyyaml_only(repo: Path) -> None:
     """The reader runs as a script on any repo's file, without installing that repo."""
-    script = repo / "src" / PACKAGE / "upstream_declarations.py"
+    script = repo / DECLARATIONS_MODULE
     shown = subprocess.run(
         [sys.executable, script, repo / "src" / PACKAGE / "defs" / "upstreams.yaml"],
         capture_output=True,
@@ -278,7 +279,7 @@ def test_the_script_names_the_problems_and_fails(tmp_path: Path, repo: Path) -> 
     bad = tmp_path / "src" / PACKAGE / "defs" / "upstreams.yaml"
     bad.parent.mkdir(parents=True)
     bad.write_text("upstreams:\n  - key: sales/orders\n    owner: sales\n")
-    script = repo / "src" / PACKAGE / "upstream_declarations.py"
+    script = repo / DECLARATIONS_MODULE
     shown = subprocess.run(
         [sys.executable, script, bad], check=False, capture_output=True, text=True
     )

@@ -12,10 +12,10 @@ from pathlib import Path
 import yaml
 from dagster_rest_resources.__generated__.enums import AlertPolicyEventType
 from dagster_rest_resources.schemas.alert_policy import DgApiNotificationService
+from dagster_team_platform.declarations import load
 from pydantic import TypeAdapter
 
-from {{ team.package }}.upstream_declarations import load
-from {{ team.package }}.upstreams import PACKAGE
+from {{ team.package }}.definitions import UPSTREAMS
 
 POLICIES = Path(__file__).resolve().parents[1] / "alert_policies.yaml"
 LOCATION = "{{ team.location }}"
@@ -69,7 +69,7 @@ def test_every_declared_upstream_is_alerted_on() -> None:
         for target in policy.get("alert_targets", [])
         if "asset_key_target" in target
     }
-    missing = [u.key for u in load(PACKAGE) if u.key not in targeted]
+    missing = [u.key for u in load("{{ team.package }}", UPSTREAMS) if u.key not in targeted]
     assert missing == [], (
         f"alert_policies.yaml alerts on no policy for {missing}, declared in upstreams.yaml. Add "
         f"an asset_key_target for each to the {LOCATION}-upstreams policy"

@@ -13,27 +13,29 @@ from types import SimpleNamespace
 
 import dagster as dg
 import pytest
-
-from {{ team.package }}.definitions import defs
-from {{ team.package }}.upstream_declarations import Freshness, Upstream, load
-from {{ team.package }}.upstreams import (
-    CONTRACT_CHECK,
-    FRESHNESS_CHECK,
-    PACKAGE,
+from dagster_team_platform.declarations import Freshness, Upstream, load
+from dagster_team_platform.upstreams import (
     SENSOR_NAME_TAG,
+    Reader,
     freshness_check,
     freshness_sensor,
     lateness,
 )
 
+from {{ team.package }}.definitions import UPSTREAMS, defs
+
+PACKAGE = "{{ team.package }}"
+READER = Reader(PACKAGE)
+FRESHNESS_CHECK, CONTRACT_CHECK = READER.freshness_check, READER.contract_check
+
 
 def test_the_declarations_are_valid() -> None:
-    load(PACKAGE)
+    load(PACKAGE, UPSTREAMS)
 
 
 def test_every_upstream_is_a_stub_labelled_with_its_owner() -> None:
     graph = defs().resolve_asset_graph()
-    for upstream in load(PACKAGE):
+    for upstream in load(PACKAGE, UPSTREAMS):
         node = graph.get(dg.AssetKey(upstream.path))
         assert not node.is_materializable, upstream.key
         assert node.owners == [f"team:{upstream.owner}"], upstream.key
@@ -42,7 +44,7 @@ def test_every_upstream_is_a_stub_labelled_with_its_owner() -> None:
 
 def test_every_upstream_gets_the_checks_its_declaration_asks_for() -> None:
     checks = defs().resolve_asset_graph().asset_check_keys
-    for upstream in load(PACKAGE):
+    for upstream in load(PACKAGE, UPSTREAMS):
         key = dg.AssetKey(upstream.path)
         expected = {FRESHNESS_CHECK} if upstream.freshness else set()
         expected |= {CONTRACT_CHECK} if upstream.columns else set()
@@ -51,7 +53,7 @@ def test_every_upstream_gets_the_checks_its_declaration_asks_for() -> None:
 
 def test_the_upstream_sensors_run_by_default() -> None:
     sensors = {sensor.name: sensor.default_status for sensor in defs().sensors}
-    upstreams = load(PACKAGE)
+    upstreams = load(PACKAGE, UPSTREAMS)
     expected = {f"{PACKAGE}_upstream_failures"} if upstreams else set()
     expected |= {f"{PACKAGE}_upstream_freshness"} if any(u.freshness for u in upstreams) else set()
     expected |= {f"{PACKAGE}_upstream_contracts"} if any(u.columns for u in upstreams) else set()
@@ -74,8 +76,8 @@ def test_the_freshness_sensor_runs_the_check_only_when_its_result_would_change(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     upstream = Upstream("other/orders", "other", freshness=Freshness(timedelta(hours=1)))
-    check = freshness_check(upstream)
-    sensor = freshness_sensor([upstream], [check])
+    check = freshness_check(READER, upstream)
+    sensor = freshness_sensor(READER, [upstream], [check])
     key = dg.AssetCheckKey(dg.AssetKey(upstream.path), FRESHNESS_CHECK)
     with dg.instance_for_test() as instance:
 
@@ -101,7 +103,7 @@ def test_the_freshness_sensor_runs_the_check_only_when_its_result_would_change(
         assert requested() == []
         two_hours_later = time.time() + 7200
         monkeypatch.setattr(
-            f"{PACKAGE}.upstreams.time", SimpleNamespace(time=lambda: two_hours_later)
+            "dagster_team_platform.upstreams.time", SimpleNamespace(time=lambda: two_hours_later)
         )
         assert requested() == [key]  # past fail_after
         late = run_check()

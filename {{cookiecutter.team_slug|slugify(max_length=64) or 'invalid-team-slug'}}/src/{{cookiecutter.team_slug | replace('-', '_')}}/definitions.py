@@ -7,9 +7,12 @@ Template-owned: `cruft update` replaces this file; changes go to the platform te
 from pathlib import Path
 
 import dagster as dg
+from dagster_team_platform.upstreams import upstream_definitions
 
 from {{ team.package }}.storage import shared_io_manager
-from {{ team.package }}.upstreams import upstream_definitions
+
+DEFS = Path(__file__).parent / "defs"
+UPSTREAMS = DEFS / "upstreams.yaml"  # the other teams' assets this team reads
 
 
 @dg.definitions
@@ -17,6 +20,6 @@ def defs() -> dg.Definitions:
     """Everything under defs/ and the upstreams it declares, stored with the org's IO manager."""
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        upstream_definitions(),
+        upstream_definitions("{{ team.package }}", UPSTREAMS),
         dg.Definitions(resources={"io_manager": shared_io_manager()}),
     )

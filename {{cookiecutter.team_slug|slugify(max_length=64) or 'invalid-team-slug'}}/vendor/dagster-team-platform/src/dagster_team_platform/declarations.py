@@ -1,11 +1,12 @@
-"""Read and check defs/upstreams.yaml: the other teams' assets this team reads, and what it expects.
+"""Read and check a team's defs/upstreams.yaml: the other teams' assets it reads, and what it expects.
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 Teams edit upstreams.yaml, never this file. The format is documented in the template's docs
-(cross-team.md) and in upstreams.schema.json. Nothing here imports Dagster, so fleet tooling can
-read any team's declarations with PyYAML alone:
-`python src/<package>/upstream_declarations.py [FILE]` prints them as JSON, or their problems.
+(cross-team.md) and in src/<package>/upstreams.schema.json. Nothing here imports Dagster, so
+fleet tooling can read any team's declarations with PyYAML alone:
+`python vendor/dagster-team-platform/src/dagster_team_platform/declarations.py FILE` prints them
+as JSON, or their problems.
 """
 
 import difflib
@@ -19,7 +20,6 @@ from typing import Any
 
 import yaml
 
-DECLARATIONS = Path(__file__).parent / "defs" / "upstreams.yaml"
 VERSION = 1
 # The org's rule for asset keys, as in the template's hook: the owning team's package, then a name.
 KEY = re.compile(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_][A-Za-z0-9_-]*)+")
@@ -106,7 +106,7 @@ def owner_of(key: str) -> str:
     return key.split("/")[0].replace("_", "-")
 
 
-def load(package: str, path: Path = DECLARATIONS) -> list[Upstream]:
+def load(package: str, path: Path) -> list[Upstream]:
     """The declarations in `path`; none when the file is absent (repos that predate it)."""
     if not path.exists():
         return []
@@ -299,7 +299,10 @@ def as_json(upstreams: list[Upstream]) -> list[dict[str, Any]]:
 
 
 def main(arguments: list[str]) -> int:
-    path = Path(arguments[0]) if arguments else DECLARATIONS
+    if len(arguments) != 1:
+        print("Give one file: src/<package>/defs/upstreams.yaml", file=sys.stderr)
+        return 2
+    path = Path(arguments[0])
     package = path.resolve().parent.parent.name  # src/<package>/defs/upstreams.yaml
     try:
         upstreams = load(package, path)

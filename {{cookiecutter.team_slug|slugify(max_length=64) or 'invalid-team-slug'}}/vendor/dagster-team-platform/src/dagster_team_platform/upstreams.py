@@ -1,4 +1,4 @@
-"""The other teams' assets declared in defs/upstreams.yaml, as Dagster definitions.
+"""The other teams' assets a team declares in its defs/upstreams.yaml, as Dagster definitions.
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
@@ -11,15 +11,13 @@ failed runs. Check names carry this team's package: several teams may check one 
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
-from .upstream_declarations import Upstream, load, owner_of
+from .declarations import Upstream, load, owner_of
 
-PACKAGE = __name__.partition(".")[0]
-LOCATION = PACKAGE.replace("_", "-")
-FRESHNESS_CHECK = f"{PACKAGE}_freshness"
-CONTRACT_CHECK = f"{PACKAGE}_contract"
 # Dagster tags each run a sensor launches with the sensor's name.
 SENSOR_NAME_TAG = "dagster/sensor_name"
 UNFINISHED = [
@@ -33,28 +31,48 @@ COLUMN_SCHEMA = "dagster/column_schema"
 SENSOR_INTERVAL = 30
 
 
-def upstream_definitions() -> dg.Definitions:
-    """Stubs, checks and sensors for the upstreams declared in upstreams.yaml."""
-    upstreams = load(PACKAGE)
+@dataclass(frozen=True)
+class Reader:
+    """The team that reads the upstreams: its checks and sensors carry its package's name."""
+
+    package: str
+
+    @property
+    def location(self) -> str:
+        return self.package.replace("_", "-")
+
+    @property
+    def freshness_check(self) -> str:
+        return f"{self.package}_freshness"
+
+    @property
+    def contract_check(self) -> str:
+        return f"{self.package}_contract"
+
+
+def upstream_definitions(package: str, declarations: Path) -> dg.Definitions:
+    """Stubs, checks and sensors for the upstreams a team's package declares in `declarations`."""
+    reader = Reader(package)
+    upstreams = load(package, declarations)
     if not upstreams:
         return dg.Definitions()
     watched = [upstream for upstream in upstreams if upstream.freshness]
-    freshness_checks = [freshness_check(upstream) for upstream in watched]
+    freshness_checks = [freshness_check(reader, upstream) for upstream in watched]
     contracted = [upstream for upstream in upstreams if upstream.columns]
-    contract_checks = [contract_check(upstream) for upstream in contracted]
-    sensors = [failure_sensor(upstreams)]
+    contract_checks = [contract_check(reader, upstream) for upstream in contracted]
+    sensors = [failure_sensor(reader, upstreams)]
     if freshness_checks:
-        sensors.append(freshness_sensor(watched, freshness_checks))
+        sensors.append(freshness_sensor(reader, watched, freshness_checks))
     if contract_checks:
-        sensors.append(contract_sensor(contracted, contract_checks))
+        sensors.append(contract_sensor(reader, contracted, contract_checks))
     return dg.Definitions(
-        assets=[stub(upstream) for upstream in upstreams],
+        assets=[stub(reader, upstream) for upstream in upstreams],
         asset_checks=freshness_checks + contract_checks,
         sensors=sensors,
     )
 
 
-def stub(upstream: Upstream) -> dg.AssetSpec:
+def stub(reader: Reader, upstream: Upstream) -> dg.AssetSpec:
     """The other team's asset, in its owner's group, so the UI shows who to ask."""
     freshness = upstream.freshness
     return dg.AssetSpec(
@@ -64,8 +82,8 @@ def stub(upstream: Upstream) -> dg.AssetSpec:
         tags={"owner": upstream.owner},
         description=(
             (f"{upstream.description}\n\n" if upstream.description else "")
-            + f"Owned by code location `{upstream.owner}`; `{LOCATION}` reads it "
-            + f"(declared in `src/{PACKAGE}/defs/upstreams.yaml`)."
+            + f"Owned by code location `{upstream.owner}`; `{reader.location}` reads it "
+            + f"(declared in `src/{reader.package}/defs/upstreams.yaml`)."
         ),
         # Applies only when the owner's own definition declares no freshness policy.
         freshness_policy=dg.FreshnessPolicy.time_window(
@@ -97,13 +115,14 @@ def recorded_lateness(evaluation: dg.AssetCheckEvaluation) -> dg.AssetCheckSever
     return None if evaluation.passed else evaluation.severity
 
 
-def freshness_check(upstream: Upstream) -> dg.AssetChecksDefinition:
+def freshness_check(reader: Reader, upstream: Upstream) -> dg.AssetChecksDefinition:
     """Fails when the last update is older than fail_after, warns after warn_after."""
 
     @dg.asset_check(
         asset=upstream.path,
-        name=FRESHNESS_CHECK,
-        description=f"{LOCATION} expects an update at least every {upstream.freshness.fail_after}.",
+        name=reader.freshness_check,
+        description=f"{reader.location} expects an update at least every "
+        f"{upstream.freshness.fail_after}.",
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         updated_at = last_update(context.instance, upstream)
@@ -131,14 +150,14 @@ def freshness_check(upstream: Upstream) -> dg.AssetChecksDefinition:
     return check
 
 
-def contract_check(upstream: Upstream) -> dg.AssetChecksDefinition:
+def contract_check(reader: Reader, upstream: Upstream) -> dg.AssetChecksDefinition:
     """Fails when the latest materialization's recorded schema lacks a declared column or type."""
 
     @dg.asset_check(
         asset=upstream.path,
-        name=CONTRACT_CHECK,
+        name=reader.contract_check,
         blocking=True,
-        description=f"Columns {LOCATION} relies on: "
+        description=f"Columns {reader.location} relies on: "
         + ", ".join(f"{c.name} ({c.type})" if c.type else c.name for c in upstream.columns),
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
@@ -164,15 +183,15 @@ def contract_check(upstream: Upstream) -> dg.AssetChecksDefinition:
 
 
 def freshness_sensor(
-    upstreams: Sequence[Upstream], checks: Sequence[dg.AssetChecksDefinition]
+    reader: Reader, upstreams: Sequence[Upstream], checks: Sequence[dg.AssetChecksDefinition]
 ) -> dg.SensorDefinition:
     """Runs a freshness check when its result would change, never while one of its runs is going.
 
     Dagster's own freshness-check sensor launches another run on every tick while the re-check
     after an owner's update is still queued: on a busy deployment, runs pile up.
     """
-    name = f"{PACKAGE}_upstream_freshness"
-    keys = {dg.AssetCheckKey(dg.AssetKey(u.path), FRESHNESS_CHECK): u for u in upstreams}
+    name = f"{reader.package}_upstream_freshness"
+    keys = {dg.AssetCheckKey(dg.AssetKey(u.path), reader.freshness_check): u for u in upstreams}
 
     @dg.sensor(
         name=name,
@@ -199,12 +218,12 @@ def freshness_sensor(
 
 
 def contract_sensor(
-    upstreams: Sequence[Upstream], checks: Sequence[dg.AssetChecksDefinition]
+    reader: Reader, upstreams: Sequence[Upstream], checks: Sequence[dg.AssetChecksDefinition]
 ) -> dg.SensorDefinition:
     """Runs the contract checks of each upstream another location has just materialized."""
 
     @dg.sensor(
-        name=f"{PACKAGE}_upstream_contracts",
+        name=f"{reader.package}_upstream_contracts",
         asset_selection=dg.AssetSelection.checks(*checks),
         minimum_interval_seconds=SENSOR_INTERVAL,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -218,7 +237,7 @@ def contract_sensor(
             ).records
             latest[upstream.key] = records[0].storage_id if records else 0
         updated = [u for u in upstreams if latest[u.key] > seen.get(u.key, 0)]
-        keys = [dg.AssetCheckKey(dg.AssetKey(u.path), CONTRACT_CHECK) for u in updated]
+        keys = [dg.AssetCheckKey(dg.AssetKey(u.path), reader.contract_check) for u in updated]
         return dg.SensorResult(
             run_requests=[dg.RunRequest(asset_check_keys=keys)] if keys else [],
             cursor=json.dumps(latest),
@@ -227,13 +246,13 @@ def contract_sensor(
     return sensor
 
 
-def failure_sensor(upstreams: Sequence[Upstream]) -> dg.SensorDefinition:
+def failure_sensor(reader: Reader, upstreams: Sequence[Upstream]) -> dg.SensorDefinition:
     """Logs, in this team's deployment, every failed run of an owner that planned an upstream."""
     owners = sorted({upstream.owner for upstream in upstreams})
     keys = {dg.AssetKey(upstream.path) for upstream in upstreams}
 
     @dg.run_failure_sensor(
-        name=f"{PACKAGE}_upstream_failures",
+        name=f"{reader.package}_upstream_failures",
         monitored_jobs=[dg.CodeLocationSelector(location_name=owner) for owner in owners],
         minimum_interval_seconds=SENSOR_INTERVAL,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -255,7 +274,7 @@ def failure_sensor(upstreams: Sequence[Upstream]) -> dg.SensorDefinition:
             context.log.error(
                 f"Upstream run failed: run {run.run_id} of {owner_of(affected[0].to_user_string())} "
                 f"did not update {', '.join(key.to_user_string() for key in affected)}, which "
-                f"{LOCATION} reads. {reason}"
+                f"{reader.location} reads. {reason}"
             )
 
     return sensor
