@@ -1,5 +1,6 @@
 """Bake the template the way a team does, and load its hooks as modules for direct testing."""
 
+import atexit
 import functools
 import importlib.util
 import json
@@ -24,6 +25,21 @@ CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 TEMPLATE_DIR = (
     "{{cookiecutter.team_slug|slugify(max_length=64) or 'invalid-team-slug'}}"  # what a team gets
 )
+
+
+def import_the_platform_package() -> None:
+    """Make the platform package team repos carry importable here, for its in-process tests.
+
+    From a copy: importing writes __pycache__ next to the source, and every bake copies every
+    file of the template folder.
+    """
+    copy = Path(tempfile.mkdtemp(prefix="platform-package-"))
+    atexit.register(shutil.rmtree, copy, True)
+    shutil.copytree(TEMPLATE / TEMPLATE_DIR / "vendor/dagster-team-platform/src", copy / "src")
+    sys.path.insert(0, str(copy / "src"))
+
+
+import_the_platform_package()
 
 Bake = Callable[..., Path]
 # Processes the tests start write bytecode, as on a developer's machine: where this machine sets

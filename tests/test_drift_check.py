@@ -79,7 +79,7 @@ def test_team_changes_in_their_places_pass(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda repo: (repo / "tests/test_storage.py").unlink(), "tests/test_storage.py was deleted"),
+        (lambda repo: (repo / "tests/test_platform.py").unlink(), "tests/test_platform.py was deleted"),
         (
             lambda repo: edit(repo / "pyproject.toml", '    "README.md",\n', f'    "README.md",\n    "{PACKAGE_DIR}/storage.py",\n'),
             f"[tool.cruft] skip lists the template-owned path '{PACKAGE_DIR}/storage.py'",

@@ -64,7 +64,7 @@ def test_a_new_deployment_reaches_storage_tests_iam_and_deploys(with_qa, tmp_pat
     actual = assigned(repo / "src/sales_analytics/storage.py", "BUCKETS")
     assert actual == expected
     assert next(iter(actual)) == prefix + org["prod_deployment"]  # branch deployments' base
-    assert assigned(repo / "tests/test_storage.py", "ORG_STORAGE")["BUCKETS"] == expected
+    assert assigned(repo / "tests/test_platform.py", "ORG_STORAGE")["BUCKETS"] == expected
     policy = json.loads((repo / "deploy/iam-policy.json").read_text())
     listed = policy["Statement"][0]["Resource"]
     assert listed == [f"arn:aws:s3:::{bucket}" for bucket in buckets.values()]

@@ -141,11 +141,12 @@ def unpack(pex: Path, venv: Path, path: dict[str, str], python: Path) -> Path:
 
 
 def locked_versions(repo: Path, python: str) -> dict[str, str]:
-    """Every package uv.lock pins for the deployed code on Linux: what the deploy must ship."""
+    """Every package uv.lock pins for the deployed code on Linux: what the deps executable must
+    ship. Local packages (`./vendor/...`) go into the source executable, with the team's code."""
     lock = tomllib.loads((repo / "uv.lock").read_text())
     pins = {package["name"]: package["version"] for package in lock["package"]}
     exported = (repo / "requirements.txt").read_text().splitlines()
-    requirements = [Requirement(line) for line in exported if line and line[0] not in "# "]
+    requirements = [Requirement(line) for line in exported if line and line[0] not in "# ."]
     target = {"python_version": python, "python_full_version": f"{python}.0"}
     names = [r.name for r in requirements if not r.marker or r.marker.evaluate(target)]
     return {canonicalize_name(name): pins[canonicalize_name(name)] for name in names}

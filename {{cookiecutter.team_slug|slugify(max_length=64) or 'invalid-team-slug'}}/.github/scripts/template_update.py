@@ -107,11 +107,20 @@ def merge_list_entries(path: Path) -> None:
         rejected.unlink()
 
 
+def package(entry: str) -> str:
+    """The name an entry such as `    "pytest==9.2.0",` is about."""
+    return re.split(r"[\s\"=<>!~;\[@]", entry.strip().strip('",'), maxsplit=1)[0].lower()
+
+
 def entries_of_both(conflict: re.Match) -> str:
+    """Both sides' entries, unless they disagree about one package (a version: a person's call)."""
     ours, theirs = (side.splitlines(keepends=True) for side in conflict.group(1, 2))
     if not all(ENTRY.match(line) for line in ours + theirs):
         return conflict.group(0)
-    return "".join(ours + [line for line in theirs if line not in ours])
+    added = [line for line in theirs if line not in ours]
+    if {package(line) for line in added} & {package(line) for line in ours}:
+        return conflict.group(0)
+    return "".join(ours + added)
 
 
 def place_rejected_entries(path: Path, rejected: str) -> bool:
@@ -127,6 +136,10 @@ def place_rejected_entries(path: Path, rejected: str) -> bool:
             if line[0] == "-" and line[1:] in lines:
                 lines.remove(line[1:])
             elif line[0] == "+" and line[1:] not in lines:
+                if any(
+                    ENTRY.match(other) and package(other) == package(line[1:]) for other in lines
+                ):
+                    return False  # the team changed that package's entry: a person decides
                 before = [e[1:] for e in entries[:number] if e[0] != "-" and e[1:] in lines]
                 after = [e[1:] for e in entries[number + 1 :] if e[0] == " " and e[1:] in lines]
                 if not before and not after:

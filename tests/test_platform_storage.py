@@ -1,12 +1,8 @@
-{%- import "team.jinja" as team with context -%}
-{%- from "org.jinja" import org -%}
-"""The shared IO manager picks the org's storage, never drifts, and stores open formats.
+"""The platform package's shared IO manager, in-process: open formats at documented paths,
+partitions, retention, lazy inputs, pickles only by opt-in, and clear errors.
 
-Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
-
-The expected values below are the org's, rendered by the template. The behaviour tests run real
-materializations into a temporary shared directory, through the same code that writes to S3 in
-Dagster+.
+Real materializations into a temporary shared directory, through the same code that writes to S3
+in Dagster+ (tests/test_shared_data_history.py runs it against S3 from generated repos).
 """
 
 import datetime
@@ -23,73 +19,15 @@ import pytest
 from dagster_team_platform import versions
 from dagster_team_platform.io_manager import SharedStorageIOManager
 
-from {{ team.package }} import storage
-
-TEAM = "{{ team.package }}"
+TEAM = "sales_analytics"
 OTHER_TEAM = "other_team"
 OTHERS_ORDERS = dg.AssetSpec(key=[OTHER_TEAM, "orders"])
-ORG_STORAGE = {
-    "BUCKETS": {
-{%- for deployment, bucket in team.buckets.items() %}
-        "{{ deployment }}": "{{ bucket }}",
-{%- endfor %}
-    },
-    "PREFIX": "{{ org.storage_prefix }}",
-    "BRANCH_PREFIX": "{{ org.storage_prefix }}-branches",
-    "REGION": "{{ org.region }}",
-    "HISTORY_DAYS": {{ org.storage_history_days }},
-}
-
-
-def test_storage_settings_are_the_orgs() -> None:
-    current = {name: getattr(storage, name) for name in ORG_STORAGE}
-    assert current == ORG_STORAGE, (
-        "storage.py no longer matches the org's shared storage, so other teams cannot load this "
-        "team's assets. Revert the edit (`git checkout src/{{ team.package }}/storage.py`) or ask "
-        "the platform team to change the template."
-    )
-
-
-def test_locally_assets_go_to_the_shared_directory(tmp_path: Path) -> None:
-    io_manager = storage.shared_io_manager({"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)})
-    base = str(tmp_path / ORG_STORAGE["PREFIX"])
-    assert io_manager == SharedStorageIOManager(
-        base=base, team=TEAM, history_days=ORG_STORAGE["HISTORY_DAYS"]
-    )
-
-
-def test_the_local_default_expands_the_home_directory() -> None:
-    io_manager = storage.shared_io_manager({})
-    assert io_manager.base == str(Path(storage.LOCAL_DIR).expanduser() / "{{ org.storage_prefix }}")
-    assert "~" not in io_manager.base
-
-
-@pytest.mark.parametrize("deployment", list(ORG_STORAGE["BUCKETS"]))
-def test_full_deployments_use_the_org_bucket_and_prefix(deployment: str) -> None:
-    io_manager = storage.shared_io_manager({"DAGSTER_CLOUD_DEPLOYMENT_NAME": deployment})
-    assert io_manager.base == f"s3://{ORG_STORAGE['BUCKETS'][deployment]}/{{ org.storage_prefix }}"
-    assert io_manager.read_only_fallback is None
-    assert (io_manager.team, io_manager.region) == (TEAM, ORG_STORAGE["REGION"])
-
-
-def test_branch_deployments_write_apart_and_read_the_base_deployment() -> None:
-    environ = {"DAGSTER_CLOUD_DEPLOYMENT_NAME": "pr-42", "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"}
-    io_manager = storage.shared_io_manager(environ)
-    bucket = "{{ org.buckets[org.prod_deployment] }}"
-    assert io_manager.base == f"s3://{bucket}/{{ org.storage_prefix }}-branches/pr-42"
-    assert io_manager.read_only_fallback == f"s3://{bucket}/{{ org.storage_prefix }}"
-
-
-def test_an_unknown_deployment_is_refused_by_name() -> None:
-    known = "'elsewhere'; known deployments: {{ team.buckets | join(", ") }}"
-    with pytest.raises(dg.DagsterInvalidDefinitionError, match=known):
-        storage.shared_io_manager({"DAGSTER_CLOUD_DEPLOYMENT_NAME": "elsewhere"})
 
 
 @pytest.fixture
 def shared(tmp_path: Path) -> Path:
     """The shared directory's prefix folder, where every team's assets land."""
-    return tmp_path / "{{ org.storage_prefix }}"
+    return tmp_path / "shared"
 
 
 def materialize(shared: Path, *assets, **kwargs) -> dg.ExecuteInProcessResult:

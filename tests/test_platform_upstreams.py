@@ -1,0 +1,174 @@
+"""The platform package's upstream monitoring, in-process: a team's declarations become stubs,
+checks and sensors named for it, and the freshness sensor runs a check only when its result would
+change. Also its offline check of a team's alert policies.
+"""
+
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import dagster as dg
+import pytest
+from dagster_team_platform import alert_policies
+from dagster_team_platform.declarations import Freshness, Upstream, load
+from dagster_team_platform.upstreams import (
+    SENSOR_NAME_TAG,
+    Reader,
+    freshness_check,
+    freshness_sensor,
+    lateness,
+    upstream_definitions,
+)
+
+PACKAGE = "sales_analytics"
+READER = Reader(PACKAGE)
+FRESHNESS_CHECK, CONTRACT_CHECK = READER.freshness_check, READER.contract_check
+DECLARATIONS = """\
+version: 1
+upstreams:
+  - key: finance/revenue
+    owner: finance
+    freshness: {fail_after: {count: 26, period: hour}}
+    columns: [{name: amount, type: float64}]
+  - key: marketing_ops/campaign-spend
+    owner: marketing-ops
+"""
+
+
+@pytest.fixture
+def declared(tmp_path: Path) -> tuple[dg.Definitions, list[Upstream]]:
+    path = tmp_path / "src" / PACKAGE / "defs" / "upstreams.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(DECLARATIONS)
+    return upstream_definitions(PACKAGE, path), load(PACKAGE, path)
+
+
+def test_every_upstream_is_a_stub_labelled_with_its_owner(declared) -> None:
+    definitions, upstreams = declared
+    graph = definitions.resolve_asset_graph()
+    for upstream in upstreams:
+        node = graph.get(dg.AssetKey(upstream.path))
+        assert not node.is_materializable, upstream.key
+        assert node.owners == [f"team:{upstream.owner}"], upstream.key
+        assert node.group_name == upstream.owner.replace("-", "_"), upstream.key
+        assert f"`sales-analytics` reads it (declared in `src/{PACKAGE}/" in node.description
+
+
+def test_every_upstream_gets_the_checks_its_declaration_asks_for(declared) -> None:
+    definitions, _ = declared
+    checks = {
+        (c.asset_key.to_user_string(), c.name)
+        for c in definitions.resolve_asset_graph().asset_check_keys
+    }
+    assert checks == {("finance/revenue", FRESHNESS_CHECK), ("finance/revenue", CONTRACT_CHECK)}
+
+
+def test_the_upstream_sensors_are_named_for_the_team_and_run_by_default(declared) -> None:
+    definitions, _ = declared
+    sensors = {sensor.name: sensor.default_status for sensor in definitions.sensors}
+    assert sensors == {
+        f"{PACKAGE}_upstream_{kind}": dg.DefaultSensorStatus.RUNNING
+        for kind in ("failures", "freshness", "contracts")
+    }
+
+
+def test_no_declarations_define_nothing(tmp_path: Path) -> None:
+    assert upstream_definitions(PACKAGE, tmp_path / "upstreams.yaml") == dg.Definitions()
+
+
+def test_lateness_follows_the_declared_windows() -> None:
+    hour = 3600
+    upstream = Upstream(
+        "other/orders", "other", freshness=Freshness(timedelta(hours=26), timedelta(hours=12))
+    )
+    assert lateness(upstream, None, 0) == dg.AssetCheckSeverity.ERROR  # never materialized
+    assert lateness(upstream, 0, 12 * hour) is None
+    assert lateness(upstream, 0, 13 * hour) == dg.AssetCheckSeverity.WARN
+    assert lateness(upstream, 0, 27 * hour) == dg.AssetCheckSeverity.ERROR
+
+
+def test_the_freshness_sensor_runs_the_check_only_when_its_result_would_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream = Upstream("other/orders", "other", freshness=Freshness(timedelta(hours=1)))
+    check = freshness_check(READER, upstream)
+    sensor = freshness_sensor(READER, [upstream], [check])
+    key = dg.AssetCheckKey(dg.AssetKey(upstream.path), FRESHNESS_CHECK)
+    with dg.instance_for_test() as instance:
+
+        def requested() -> list[dg.AssetCheckKey]:
+            result = sensor(dg.build_sensor_context(instance=instance))
+            return [checked for run in result.run_requests for checked in run.asset_check_keys]
+
+        def run_check() -> dg.AssetCheckResult:
+            """Evaluate the check and record its result, as the run the sensor requests does."""
+            result = check(dg.build_asset_check_context(instance=instance))
+            evaluation = dg.AssetCheckEvaluation(
+                key.asset_key, FRESHNESS_CHECK, passed=result.passed, severity=result.severity
+            )
+            instance.report_runless_asset_event(evaluation)
+            return result
+
+        assert requested() == [key]  # never checked
+        assert "other/orders has never been materialized" in run_check().description
+        assert requested() == []
+        instance.report_runless_asset_event(dg.AssetMaterialization(upstream.path))
+        assert requested() == [key]  # the owner updated it
+        assert run_check().passed
+        assert requested() == []
+        two_hours_later = time.time() + 7200
+        monkeypatch.setattr(
+            "dagster_team_platform.upstreams.time", SimpleNamespace(time=lambda: two_hours_later)
+        )
+        assert requested() == [key]  # past fail_after
+        late = run_check()
+        assert (late.passed, late.severity) == (False, dg.AssetCheckSeverity.ERROR)
+        assert re.fullmatch(
+            r"other/orders was last updated 7\d{3} s ago\. Ask other\.", late.description
+        )
+        assert requested() == []
+
+        going = dg.DagsterRun(
+            "__ASSET_JOB",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={SENSOR_NAME_TAG: sensor.name},
+        )
+        instance.add_run(going)
+        instance.report_runless_asset_event(dg.AssetMaterialization(upstream.path))
+        assert isinstance(sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+
+
+POLICY = {
+    "name": "sales-analytics-upstreams",
+    "enabled": True,
+    "event_types": ["ASSET_MATERIALIZATION_FAILURE", "ASSET_FRESHNESS_FAIL"],
+    "alert_targets": [{"asset_key_target": {"asset_key": ["finance", "revenue"]}}],
+    "notification_service": {"email": {"email_addresses": ["data@example.com"]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({}, None),
+        ({"colour": "red"}, "sales-analytics-upstreams: unknown field colour"),
+        ({"event_types": ["ASSET_LATE"]}, "sales-analytics-upstreams: unknown event type ASSET_LATE"),
+        ({"alert_targets": [{"asset_target": {}}]}, "sales-analytics-upstreams: unknown target asset_target"),
+        ({"notification_service": {"pager": {}}}, "sales-analytics-upstreams: notification service pager"),
+        ({"name": "upstreams"}, "upstreams: start the name with sales-analytics- (names are org-wide)"),
+        ({"alert_targets": []}, "no policy alerts on finance/revenue, declared in upstreams.yaml"),
+    ],
+)  # fmt: skip
+def test_alert_policies_are_checked_against_dagster_plus_models(change, problem) -> None:
+    found = alert_policies.problems([POLICY | change], "sales-analytics", ["finance/revenue"])
+    if problem is None:
+        assert found == []
+    else:
+        assert [p for p in found if p.startswith(problem)], found
+
+
+def test_two_policies_with_one_name_are_refused() -> None:
+    found = alert_policies.problems([POLICY, POLICY], "sales-analytics", [])
+    assert found == ["sales-analytics-upstreams: two policies have this name"]
