@@ -11,6 +11,7 @@ import yaml
 from fleet.sources import SourceError
 
 SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+PLATFORM = "vendor/dagster-team-platform"
 STORAGE_CONSTANTS = ("BUCKETS", "BRANCH_BASE", "PREFIX", "BRANCH_PREFIX", "REGION", "LOCAL_DIR")
 
 
@@ -30,6 +31,8 @@ class Repo:
     #: declared upstreams: key, owner, fail_after_seconds (None: no freshness)
     upstreams: list[dict] = field(default_factory=list)
     alert_policies: list[dict] = field(default_factory=list)
+    #: the vendored platform package's version; None before the repo carried one
+    platform_version: str | None = None
 
     @property
     def location_names(self) -> list[str]:
@@ -79,7 +82,14 @@ def _read_repo(name: str, path: Path) -> Repo:
         assets=None,
         upstreams=upstreams(defs / "upstreams.yaml"),
         alert_policies=(load_yaml(path / "alert_policies.yaml") or {}).get("alert_policies") or [],
+        platform_version=platform_version(path),
     )
+
+
+def platform_version(path: Path) -> str | None:
+    """The version of the platform package the repository carries in vendor/, if it does."""
+    project = path / PLATFORM / "pyproject.toml"
+    return toml(project).get("project", {}).get("version") if project.is_file() else None
 
 
 def answers(name: str, path: Path, cruft: dict) -> dict:

@@ -7,7 +7,7 @@ from fleet.audit import Audit
 
 
 def rows(result: Audit) -> list[list[str]]:
-    header = ["repo", "location", "queue", "template", "behind", "reads", "problems"]
+    header = ["repo", "location", "queue", "template", "behind", "platform", "reads", "problems"]
     counts = {repo.name: 0 for repo in result.repos}
     for finding in result.findings:
         counts[finding.repo] = counts.get(finding.repo, 0) + 1
@@ -20,10 +20,11 @@ def rows(result: Audit) -> list[list[str]]:
             ",".join(repo.agent_queues) or "-",
             (repo.template_commit or "?")[:12],
             "?" if behind is None else str(behind),
+            repo.platform_version or "-",
             str(len(repo.upstreams)),
             str(counts[repo.name]),
         ])  # fmt: skip
-    unread = [[name, "-", "-", "-", "-", "-", str(n)] for name, n in counts.items()
+    unread = [[name, "-", "-", "-", "-", "-", "-", str(n)] for name, n in counts.items()
               if name not in {r.name for r in result.repos}]  # fmt: skip
     return [header, *body, *unread]
 
@@ -59,6 +60,7 @@ def as_json(result: Audit) -> str:
                     "agent_queues": repo.agent_queues,
                     "template_commit": repo.template_commit,
                     "commits_behind": result.behind.get(repo.name),
+                    "platform_version": repo.platform_version,
                     "assets": sorted(repo.assets or {}),
                     "upstreams": repo.upstreams,
                     "downstream": result.downstream[repo.name],

@@ -143,6 +143,24 @@ def main(repeats: int = 5) -> None:
     )
 
     with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "a").mkdir()
+        (root / "b").mkdir()
+        ours, bare = bake(root / "a"), create_dagster(root / "b")
+        for project in (ours, bare):
+            run(UV, "sync", "--quiet", cwd=project)
+
+        def in_project(project: Path, *command: str) -> Callable[[Path], None]:
+            return lambda _: run(UV, "run", "--no-sync", *command, cwd=project)
+
+        tests = in_project(ours, "pytest", "-q", "-p", "no:cacheprovider")
+        check = in_project(bare, "dg", "check", "defs")
+        tests(root)  # warm, as above
+        check(root)
+        tests_time, check_time = median_seconds(tests, repeats), median_seconds(check, repeats)
+    report("uv run pytest (generated)", tests_time, "create-dagster: dg check defs", check_time)
+
+    with tempfile.TemporaryDirectory() as folder:
         remote = team_repo_behind_a_pin_bump(Path(folder))
         update_time = update_seconds(remote, 3)
     report("template update (script, lock refresh)", update_time, "bake alone", bake_time)

@@ -9,11 +9,21 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE, cli, commit_template_copy, edit, git, repo_env, run_in_repo
+from conftest import (
+    TEMPLATE,
+    TEMPLATE_DIR,
+    cli,
+    commit_template_copy,
+    edit,
+    git,
+    repo_env,
+    run_in_repo,
+)
 from org import deployments, org_settings
 from uv import find_uv_bin
 
@@ -165,6 +175,9 @@ def test_a_repo_two_template_commits_behind_is_reported(faulty) -> None:
     assert "is 2 template commits behind" in message
     behind = {repo["name"]: repo["commits_behind"] for repo in report["repos"]}
     assert behind["legacy"] == 2 and behind["finance"] == 0
+    vendored = TEMPLATE / TEMPLATE_DIR / "vendor/dagster-team-platform/pyproject.toml"
+    version = tomllib.loads(vendored.read_text())["project"]["version"]
+    assert {repo["platform_version"] for repo in report["repos"]} == {version}
 
 
 def test_a_repo_newer_than_the_template_checkout_is_a_finding_even_from_a_warm_cache(

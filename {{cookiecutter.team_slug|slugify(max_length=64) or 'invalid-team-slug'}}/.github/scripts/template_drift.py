@@ -195,7 +195,14 @@ def main() -> int:
         )
     if problems or outdated:
         return 1
-    print(f"Template-owned files match the template ({recorded[:12]}); storage is current.")
+    platform = ROOT / "vendor/dagster-team-platform/pyproject.toml"
+    version = (
+        tomllib.loads(platform.read_text())["project"]["version"] if platform.is_file() else "-"
+    )
+    print(
+        f"Template-owned files match the template ({recorded[:12]}); storage is current; "
+        f"platform package {version}."
+    )
     return 0
 
 
