@@ -65,9 +65,15 @@ def template_url(folder: Path | None) -> str:
     return str(folder)  # a local checkout, as cruft records one: absolute
 
 
-def cruft_state(commit: str, url: str) -> dict:
-    """What `cruft create` writes, so `cruft check`, `cruft update` and the CI accept the repo."""
-    context = {k: v for k, v in answers.items() if k not in RUN_ONLY}
+def cruft_state(commit: str, url: str, folder: Path | None) -> dict:
+    """What `cruft create` writes, so `cruft check`, `cruft update` and the CI accept the repo.
+
+    The answers in the questions' order, as cruft writes them: the first update's diff of this
+    file is then its commit alone.
+    """
+    order = json.loads((folder / "cookiecutter.json").read_text()) if folder else {}
+    ordered = {key: answers[key] for key in order if key in answers} | answers
+    context = {k: v for k, v in ordered.items() if k not in RUN_ONLY}
     return {
         "template": url,
         "commit": commit,
@@ -86,7 +92,7 @@ if not rendered_for_comparison(Path.cwd().resolve()):
     folder = template_folder()
     commit = template_commit(folder)
     if commit:
-        state = cruft_state(commit, template_url(folder))
+        state = cruft_state(commit, template_url(folder), folder)
         Path(".cruft.json").write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n")
         updates = "linked to its template for updates (.cruft.json)."
     else:
