@@ -25,7 +25,7 @@ class AssetsUnknown(Exception):
 def fingerprint(repo: Path) -> str:
     """A digest of every file that decides the keys (not caches, not the venv)."""
     digest = hashlib.sha256()
-    files = [repo / name for name in DECIDING if (repo / name).is_file()]
+    files = [repo / name for name in DECIDING]
     files += sorted(p for p in (repo / "src").rglob("*") if "__pycache__" not in p.parts)
     for path in (file for file in files if file.is_file()):
         digest.update(f"{path.relative_to(repo).as_posix()}\0".encode() + path.read_bytes())

@@ -10,15 +10,13 @@ import json
 import os
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import IN_PROCESS_RUN, bake_template, repo_env, run_in_repo
+from dagster_webserver import gql, wait_for
 from s3_servers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -140,34 +138,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         log.close()
 
 
-def gql(server: dict, query: str, **variables: object) -> dict:
-    request = urllib.request.Request(
-        server["url"],
-        data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.load(response)
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 420) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except (urllib.error.URLError, ConnectionError):
-            result = None
-        if result:
-            return result
-        time.sleep(2)
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
-
-
 def locations_loaded(server: dict) -> bool:
     data = gql(
-        server,
+        server["url"],
         """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
              locationOrLoadError { __typename ... on PythonError { message } } } } } }""",
     )
@@ -180,7 +153,7 @@ def locations_loaded(server: dict) -> bool:
 def materialize(server: dict, key: list[str]) -> str:
     """Launch a run of A's asset as its team would from the UI; return its final status."""
     data = gql(
-        server,
+        server["url"],
         """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
              __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
         params={
@@ -201,14 +174,14 @@ def materialize(server: dict, key: list[str]) -> str:
 
 def finished(server: dict, run_id: str) -> str | None:
     query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-    status = gql(server, query, id=run_id)["runOrError"]["status"]
+    status = gql(server["url"], query, id=run_id)["runOrError"]["status"]
     return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
 
 
 def check_results(server: dict, key: list[str], name: str) -> list[dict]:
     """Completed executions of a check, newest first."""
     data = gql(
-        server,
+        server["url"],
         """query($key: AssetKeyInput!, $name: String!) {
              assetCheckExecutions(assetKey: $key, checkName: $name, limit: 20) {
                runId status timestamp evaluation { success description } } }""",
@@ -220,7 +193,7 @@ def check_results(server: dict, key: list[str], name: str) -> list[dict]:
 
 def materializations(server: dict, key: list[str]) -> list[dict]:
     data = gql(
-        server,
+        server["url"],
         """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) {
              ... on Asset { assetMaterializations(limit: 50) { runId timestamp } } } }""",
         key={"path": key},
@@ -234,7 +207,7 @@ def sensor_selector(name: str) -> dict:
 
 def ticks(server: dict, sensor: str) -> list[dict]:
     data = gql(
-        server,
+        server["url"],
         """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
              ... on Sensor { sensorState { ticks(limit: 20) {
                timestamp status logEvents { events { message } } } } } } }""",
@@ -245,7 +218,7 @@ def ticks(server: dict, sensor: str) -> list[dict]:
 
 def sensor_runs(server: dict, sensor: str) -> list[dict]:
     data = gql(
-        server,
+        server["url"],
         """query($tag: ExecutionTag!) { runsOrError(filter: {tags: [$tag]}) {
              ... on Runs { results { runId status } } } }""",
         tag={"key": "dagster/sensor_name", "value": sensor},
@@ -256,7 +229,7 @@ def sensor_runs(server: dict, sensor: str) -> list[dict]:
 def test_b_watches_a_through_its_declarations_only(workspace: dict) -> None:
     server = workspace
     gql(
-        server,
+        server["url"],
         """mutation($selector: SensorSelector!) { startSensor(sensorSelector: $selector) {
              __typename } }""",
         selector=sensor_selector("default_automation_condition_sensor"),
@@ -340,13 +313,13 @@ def test_a_new_upstream_needs_only_a_declaration(workspace: dict) -> None:
     customers = {"key": "finance/customers", "owner": "finance", "columns": [{"name": "order_id"}]}
     declare(server["consumer"], ORDERS_CONTRACT, customers)
     reload = gql(
-        server,
+        server["url"],
         """mutation { reloadRepositoryLocation(repositoryLocationName: "sales") { __typename } }""",
     )
     assert reload["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
     wait_for(lambda: locations_loaded(server), "the consumer to reload")
     data = gql(
-        server,
+        server["url"],
         """{ assetNodes(assetKeys: [{path: ["finance", "customers"]}]) {
              groupName isMaterializable repository { location { name } }
              assetChecksOrError { ... on AssetChecks { checks { name } } } } }""",

@@ -7,20 +7,16 @@ nothing the page has the reader run warns, from start to Ctrl-C.
 """
 
 import contextlib
-import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, bake_template, repo_env, run_in_repo
+from dagster_webserver import gql, wait_for
 from s3_servers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -110,31 +106,6 @@ def evening(laptop: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     seen["output"]["dg dev: stdout"] = out.read_text()
     seen["output"]["dg dev: stderr"] = err.read_text()
     return seen
-
-
-def gql(url: str, query: str) -> dict:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.load(response)
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 420) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except (urllib.error.URLError, ConnectionError):
-            result = None
-        if result:
-            return result
-        time.sleep(2)
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
 
 
 def loaded(url: str, server: subprocess.Popen, log: Path) -> dict | None:

@@ -9,10 +9,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_team_platform.upstreams import upstream_definitions
 
-from {{ team.package }}.storage import shared_io_manager
+from {{ team.package }}.storage import TEAM, shared_io_manager
 
-DEFS = Path(__file__).parent / "defs"
-UPSTREAMS = DEFS / "upstreams.yaml"  # the other teams' assets this team reads
+UPSTREAMS = Path(__file__).parent / "defs" / "upstreams.yaml"  # other teams' assets it reads
 
 
 @dg.definitions
@@ -20,6 +19,6 @@ def defs() -> dg.Definitions:
     """Everything under defs/ and the upstreams it declares, stored with the org's IO manager."""
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        upstream_definitions("{{ team.package }}", UPSTREAMS),
+        upstream_definitions(TEAM, UPSTREAMS),
         dg.Definitions(resources={"io_manager": shared_io_manager()}),
     )
