@@ -86,7 +86,8 @@ def commits_behind(template: Path, commit: str) -> int | None:
 @functools.cache
 def drift_script(template: Path) -> ModuleType:
     """The team repos' own drift check (template-owned, plain Python), imported from the template."""
-    path = template_folder(template) / ".github/scripts/template_drift.py"
+    package = template_folder(template) / "vendor/dagster-team-platform/src/dagster_team_platform"
+    path = package / "template_drift.py"
     spec = importlib.util.spec_from_file_location("template_drift", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

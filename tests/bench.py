@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench_storage
-from conftest import commit_template_copy, git, repo_env
+from conftest import PLATFORM_PATH, commit_template_copy, fake_gh, git, repo_env
 from uv import find_uv_bin
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -78,10 +78,7 @@ def team_repo_behind_a_pin_bump(root: Path) -> Path:
 
 def update_seconds(remote: Path, repeats: int) -> float:
     """Median wall time of the update script (cruft update, uv lock, commit, push, fake gh)."""
-    gh = remote.parent / "bin" / "gh"
-    gh.parent.mkdir(exist_ok=True)
-    gh.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{TEMPLATE / "tests/fake_gh.py"}" "$@"\n')
-    gh.chmod(0o755)
+    gh = fake_gh(remote.parent / "bin")
     times = []
     for attempt in range(repeats):
         with tempfile.TemporaryDirectory() as folder:
@@ -89,14 +86,15 @@ def update_seconds(remote: Path, repeats: int) -> float:
             shutil.copytree(remote, work / "remote.git")
             git("clone", "-q", work / "remote.git", work / "runner", cwd=work)
             env = ENV | {
-                "PATH": f"{gh.parent}:{BIN}:{os.environ['PATH']}",
+                "PATH": f"{gh}:{BIN}:{os.environ['PATH']}",
                 "GITHUB_ACTIONS": "true",
                 "GH_TOKEN": "bench-token",
                 "FAKE_GH_STATE": str(work / "gh.json"),
             }
             start = time.perf_counter()
-            subprocess.run([sys.executable, ".github/scripts/template_update.py"], cwd=work / "runner",
-                           env=env, check=True, capture_output=True)  # fmt: skip
+            subprocess.run([sys.executable, "-m", "dagster_team_platform.template_update"],
+                           cwd=work / "runner", env=env | PLATFORM_PATH, check=True,
+                           capture_output=True)  # fmt: skip
             times.append(time.perf_counter() - start)
     return statistics.median(times)
 

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,28 @@ def import_the_platform_package() -> None:
 
 
 import_the_platform_package()
+
+#: How a team's workflows run the platform package's template scripts: from its folder in the
+#: repository, before anything is installed.
+PLATFORM_PATH = {"PYTHONPATH": "vendor/dagster-team-platform/src"}
+
+
+#: What a template checkout holds besides the template: git, environments, caches, bakes.
+NOT_THE_TEMPLATE = shutil.ignore_patterns(
+    ".git", ".nox", ".venv*", "baked", "__pycache__", "*_cache"
+)
+
+
+def typed(step: dict) -> str:
+    """A workflow step's `run:` as a person types it, with the step's own `env:` first."""
+    env = " ".join(f"{name}={shlex.quote(value)}" for name, value in step.get("env", {}).items())
+    return f"{env} {step['run']}".strip()
+
+
+def platform_script(name: str) -> tuple[str, str, str]:
+    """The command that runs one of the platform package's template scripts, with PLATFORM_PATH."""
+    return (sys.executable, "-m", f"dagster_team_platform.{name}")
+
 
 Bake = Callable[..., Path]
 # Processes the tests start write bytecode, as on a developer's machine: where this machine sets
@@ -116,6 +139,15 @@ def bake_template(output_dir: Path, overwrite_if_exists: bool = False, **answers
     )
 
 
+def fake_gh(folder: Path) -> Path:
+    """A folder holding `gh`, the stand-in for GitHub's CLI (tests/fake_gh.py), to put on PATH."""
+    folder.mkdir(exist_ok=True)
+    gh = folder / "gh"
+    gh.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{TEMPLATE / "tests/fake_gh.py"}" "$@"\n')
+    gh.chmod(0o755)
+    return folder
+
+
 def snapshot(repo: Path) -> dict[str, bytes]:
     """Every file under `repo` with its bytes, keyed by relative path."""
     return {
@@ -146,8 +178,7 @@ def git(*args: str | Path, cwd: Path) -> str:
 
 def commit_template_copy(repo: Path) -> Path:
     """The working tree committed to a fresh git repo: cruft and git URLs read only commits."""
-    ignored = shutil.ignore_patterns(".git", ".nox", ".venv", "baked", "__pycache__", "*_cache")
-    shutil.copytree(TEMPLATE, repo, ignore=ignored)
+    shutil.copytree(TEMPLATE, repo, ignore=NOT_THE_TEMPLATE)
     git("init", "-q", "-b", "main", cwd=repo)
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "v1", cwd=repo)

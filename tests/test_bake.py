@@ -20,9 +20,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         ".cruft.json",
         ".github/CODEOWNERS",
         ".github/dependabot.yml",
-        ".github/scripts/template_drift.py",
-        ".github/scripts/template_state.py",
-        ".github/scripts/template_update.py",
         ".github/workflows/ci.yml",
         ".github/workflows/deploy.yml",
         ".github/workflows/template-update.yml",
@@ -44,7 +41,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         f"src/{package}/upstreams.schema.json",
         "tests/test_definitions.py",
         "tests/test_platform.py",
-        "tests/test_template_state.py",
         "vendor/dagster-team-platform/pyproject.toml",
         "vendor/dagster-team-platform/src/dagster_team_platform/__init__.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/alert_policies.py",
@@ -54,6 +50,9 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "vendor/dagster-team-platform/src/dagster_team_platform/history.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/io_manager.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/settings.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/template_drift.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/template_state.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/template_update.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/versions.py",
     }
     if answers["deployment"] != "serverless":

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IN_PROCESS, bake_template, run_in_repo
+from conftest import bake_template, run_in_repo
 from org import deployments, org_settings
-from s3_servers import CREDENTIALS, free_port, s3_client, seaweedfs
+from s3_servers import free_port, s3_client, seaweedfs
+from team_runs import in_dagster_plus, materialize, s3_value
 
 pytestmark = pytest.mark.e2e
 
@@ -40,33 +41,6 @@ def s3(tmp_path_factory: pytest.TempPathFactory):
     """A SeaweedFS server with the org's prod bucket."""
     with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), [PROD_BUCKET]) as endpoint:
         yield endpoint
-
-
-def materialize(repo: Path, key: str, env: dict[str, str], check: bool = True):
-    package = repo.name
-    command = [
-        "uv",
-        "run",
-        "--no-sync",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        f"{package}.definitions",
-        "--select",
-        key,
-        *IN_PROCESS,
-    ]
-    return run_in_repo(repo, *command, env=env, check=check)
-
-
-def in_dagster_plus(endpoint: str, deployment: str = PROD, branch: bool = False) -> dict[str, str]:
-    env = CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "DAGSTER_CLOUD_DEPLOYMENT_NAME": deployment}
-    return env | ({"DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"} if branch else {})
-
-
-def s3_value(endpoint: str, key: str) -> object:
-    return json.loads(s3_client(endpoint).get_object(Bucket=PROD_BUCKET, Key=key)["Body"].read())
 
 
 def test_team_b_loads_team_a_asset_from_s3_in_prod(teams, s3) -> None:

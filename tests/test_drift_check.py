@@ -1,15 +1,22 @@
-"""The team CI's drift check (.github/scripts/template_drift.py) and the documented link command,
+"""The team CI's drift check (the platform package's template_drift) and the documented link command,
 on repositories made with real cruft and cookiecutter from a real git template.
 """
 
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli, commit_template_copy, git, link_as_documented, run_in_repo
+from conftest import (
+    PLATFORM_PATH,
+    cli,
+    commit_template_copy,
+    git,
+    link_as_documented,
+    platform_script,
+    run_in_repo,
+)
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +50,7 @@ def repo(created: Path, tmp_path: Path) -> Path:
 
 def drift(repo: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return run_in_repo(
-        repo, sys.executable, ".github/scripts/template_drift.py", env=env, check=False
+        repo, *platform_script("template_drift"), env=PLATFORM_PATH | (env or {}), check=False
     )
 
 
@@ -132,13 +139,7 @@ def test_on_dependabot_pull_requests_an_unreadable_template_is_reported_not_fail
     state = json.loads((repo / ".cruft.json").read_text())
     (repo / ".cruft.json").write_text(json.dumps(state | {"template": str(repo / "missing")}))
 
-    checked = run_in_repo(
-        repo,
-        sys.executable,
-        ".github/scripts/template_drift.py",
-        env={"GITHUB_ACTOR": "dependabot[bot]"},
-        check=False,
-    )
+    checked = drift(repo, env={"GITHUB_ACTOR": "dependabot[bot]"})
 
     assert checked.returncode == 0
     assert "::warning::Cannot read the template repository" in checked.stdout

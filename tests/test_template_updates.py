@@ -2,23 +2,25 @@
 and a hunk that does not apply makes the team's own checks fail instead of slipping through.
 """
 
-import importlib.util
 import json
-import sys
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 from conftest import (
+    PLATFORM_PATH,
     TEMPLATE_DIR,
     add_a_prompt_with_a_default,
     cli,
     commit_template_copy,
     git,
+    platform_script,
     run_in_repo,
     snapshot,
     write_org,
 )
+from dagster_team_platform import template_state, template_update
 from org import org_settings
 
 pytestmark = pytest.mark.e2e
@@ -84,18 +86,9 @@ def team_owned(repo: Path) -> dict[str, bytes]:
     return {name: (repo / name).read_bytes() for name in TEAM_OWNED}
 
 
-def guard_tests(repo: Path):
-    """The team repo's template-state checks, which need only pytest."""
-    return cli(
-        Path(sys.executable).name,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tests/test_template_state.py",
-        cwd=repo,
-    )
+def half_merged(repo: Path) -> subprocess.CompletedProcess:
+    """CI's first step in the team repo: nothing half-merged (the team's tests run it too)."""
+    return run_in_repo(repo, *platform_script("template_state"), env=PLATFORM_PATH, check=False)
 
 
 def test_an_update_changes_template_files_and_keeps_team_files(tmp_path: Path) -> None:
@@ -142,17 +135,17 @@ def test_a_conflicting_update_fails_the_team_checks_with_the_way_out(tmp_path: P
         "actions/checkout@0000000000000000000000000000000000000000 # v0.0.0",
     )
     git("commit", "-q", "-am", "Pin checkout our way", cwd=repo)
-    assert guard_tests(repo).returncode == 0
+    assert half_merged(repo).returncode == 0
     release_v2(template)
 
     updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
 
     assert updated.returncode == 0  # cruft itself reports success
-    guard = guard_tests(repo)
-    assert guard.returncode != 0
+    state = half_merged(repo)
+    assert state.returncode != 0
     assert (
         "A template update did not apply cleanly. Merge each rejected hunk or conflict by hand"
-        in guard.stdout
+        in state.stderr
     )
 
 
@@ -215,20 +208,6 @@ def test_the_hooks_check_answers_under_cruft_update_too(tmp_path: Path) -> None:
     assert not (repo / "SUPPORT.md").exists()
 
 
-def update_script(repo: Path):
-    """The repo's own .github/scripts/template_update.py, imported as the workflow runs it."""
-    sys.path.insert(0, str(repo / ".github/scripts"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "template_update", repo / ".github/scripts/template_update.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(repo / ".github/scripts"))
-    return module
-
-
 @pytest.mark.parametrize("merged", [True, False], ids=["entries-only", "other-lines-too"])
 def test_a_template_dependency_next_to_a_teams_own_merges_as_an_entry(
     merged: bool, tmp_path: Path
@@ -247,11 +226,10 @@ def test_a_template_dependency_next_to_a_teams_own_merges_as_an_entry(
     git("commit", "-q", "-am", "duckdb for everyone", cwd=template)
     updated = cli("cruft", "update", "--skip-apply-ask", cwd=repo)
     assert updated.returncode == 0, updated.stderr
-    script = update_script(repo)
-    left = script.template_state.problems(repo)
+    left = template_state.problems(repo)
     assert left, "cruft alone leaves a conflict or a rejected hunk"
 
-    script.merge_list_entries(repo / "pyproject.toml")
+    template_update.merge_list_entries(repo / "pyproject.toml")
 
     text = (repo / "pyproject.toml").read_text()
     if merged:
@@ -259,6 +237,6 @@ def test_a_template_dependency_next_to_a_teams_own_merges_as_an_entry(
         dependencies = tomllib.loads(text)["project"]["dependencies"]
         assert dependencies[3:7] == ["dagster-team-platform", "polars>=1", "duckdb", "pyarrow"]
     else:  # a person merges it, told by template_state
-        assert [p.split(":")[0] for p in script.template_state.problems(repo)] == [
+        assert [p.split(":")[0] for p in template_state.problems(repo)] == [
             p.split(":")[0] for p in left
         ]

@@ -20,11 +20,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import (
+    PLATFORM_PATH,
     TEMPLATE_DIR,
     add_a_prompt_with_a_default,
     cli,
     commit_template_copy,
+    fake_gh,
     git,
+    platform_script,
     run_in_repo,
     write_org,
 )
@@ -35,7 +38,6 @@ pytestmark = pytest.mark.e2e
 TEAM_DEPENDENCY = "tomli-w"  # small, pure Python, not used by the template
 GITHUB_TOKEN = "ghs_workflow_github_token"  # the value the fake gh treats as GITHUB_TOKEN
 APP_TOKEN = "ghs_app_installation_token"
-UPDATE = [".github/scripts/template_update.py"]
 REVENUE = '''"""The team's own asset."""
 
 import dagster as dg
@@ -75,16 +77,6 @@ def release(template: Path, message: str) -> None:
     git("commit", "-q", "-am", message, cwd=template)
 
 
-def fake_gh_bin(folder: Path) -> Path:
-    folder.mkdir()
-    gh = folder / "gh"
-    gh.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).parent / "fake_gh.py"}" "$@"\n'
-    )
-    gh.chmod(0o755)
-    return folder
-
-
 def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess.CompletedProcess:
     """The workflow's step, in a fresh checkout of main, as on a GitHub runner."""
     checkout = world.remote.parent / "runner"
@@ -100,11 +92,12 @@ def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess
             "FAKE_GH_GITHUB_TOKEN": GITHUB_TOKEN,
             "UV_PYTHON": "{}.{}".format(*sys.version_info),
         }
+        | PLATFORM_PATH
         | extra
     )
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        [sys.executable, *UPDATE],
+        platform_script("template_update"),
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -128,15 +121,15 @@ def team_ci(world: World, repo: Path, lint: bool = True) -> None:
     checkout, and Dagster is not compiled to bytecode again for each.
     """
     env = {"UV_PROJECT_ENVIRONMENT": str(world.venv)}
-    run_in_repo(repo, sys.executable, ".github/scripts/template_state.py")
+    run_in_repo(repo, *platform_script("template_state"), env=PLATFORM_PATH)
     run_in_repo(repo, "uv", "sync", "--locked", "--quiet", env=env)
     if lint:
         run_in_repo(repo, "uv", "run", "--no-sync", "pre-commit", "run", "--all-files", env=env)
     run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env)
     checks = run_in_repo(repo, "uv", "run", "--no-sync", "bash", "ci/team-checks.sh", env=env)
     assert checks.stdout == f"{TEAM_CHECK_SAYS}\n"
-    drift = ["uv", "run", "--no-project", "--with", "cookiecutter==2.7.1", "python"]
-    run_in_repo(repo, *drift, ".github/scripts/template_drift.py")
+    drift = ["uv", "run", "--no-project", "--with", "cookiecutter==2.7.1", "python", "-m"]
+    run_in_repo(repo, *drift, "dagster_team_platform.template_drift", env=PLATFORM_PATH)
 
 
 def pulls(world: World) -> list[dict]:
@@ -189,7 +182,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     git("init", "-q", "--bare", "-b", "main", remote, cwd=root)
     git("remote", "add", "origin", remote, cwd=team)
     git("push", "-q", "origin", "main", cwd=team)
-    return World(template, remote, team, root / "gh.json", fake_gh_bin(root / "bin"), venv)
+    return World(template, remote, team, root / "gh.json", fake_gh(root / "bin"), venv)
 
 
 def test_a_new_team_repo_passes_its_ci(world: World) -> None:
@@ -326,7 +319,7 @@ def test_a_storage_change_not_merged_yet_fails_the_drift_check(world: World) -> 
     release(world.template, "Rename the prod bucket, move region")
 
     main = checkout(world, "main")
-    drift = run_in_repo(main, sys.executable, ".github/scripts/template_drift.py", check=False)
+    drift = run_in_repo(main, *platform_script("template_drift"), env=PLATFORM_PATH, check=False)
     assert drift.returncode == 1
     assert "ERROR: src/sales_analytics/storage.py differs from the org's current template" in (
         drift.stderr
@@ -358,7 +351,7 @@ def test_a_conflict_fails_ci_first_with_our_message(world: World) -> None:
     left = r"^- pyproject\.toml(: conflict markers|\.rej: a hunk the update could not apply)$"
     assert re.search(left, pulls(world)[-1]["body"], re.MULTILINE)
     branch = checkout(world, "template-update")
-    state = run_in_repo(branch, sys.executable, ".github/scripts/template_state.py", check=False)
+    state = run_in_repo(branch, *platform_script("template_state"), env=PLATFORM_PATH, check=False)
     assert state.returncode == 1
     assert state.stderr.startswith("ERROR: pyproject.toml")
     assert "A template update did not apply cleanly. Merge each rejected hunk" in state.stderr

@@ -1,7 +1,8 @@
 {%- import "team.jinja" as team with context -%}
 {%- from "org.jinja" import org -%}
-"""This repo is the org's: its storage settings, platform package and alert policies. The
-platform's behaviour is tested in the template, once for every team.
+"""This repo is the org's: its storage settings, platform package and alert policies, and no
+template update is left half-merged. The platform's behaviour is tested in the template, once for
+every team.
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 """
@@ -10,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
-from dagster_team_platform import alert_policies
+from dagster_team_platform import alert_policies, template_state
 from dagster_team_platform.declarations import load
 from dagster_team_platform.settings import StorageSettings
 
@@ -56,3 +57,7 @@ def test_alert_policies_are_valid_and_cover_every_upstream() -> None:
     policies = yaml.safe_load((ROOT / "alert_policies.yaml").read_text())["alert_policies"]
     upstreams = [upstream.key for upstream in load("{{ team.package }}", UPSTREAMS)]
     assert alert_policies.problems(policies, "{{ team.location }}", upstreams) == []
+
+
+def test_no_template_update_is_left_half_merged() -> None:
+    assert template_state.problems(ROOT) == [], template_state.HOW_TO_FIX

@@ -5,8 +5,8 @@ Template-owned: `cruft update` replaces this file; changes go to the platform te
 Renders the template with this repository's answers, at the commit it was last updated to and
 at the template's current commit, and compares. Unlike `cruft diff` it also sees deleted files,
 template-owned paths added to `[tool.cruft] skip`, the template's entries in pyproject.toml, and
-storage settings the org has changed since. CI runs it; run it locally with
-`uv run --no-project --with cookiecutter==2.7.1 python3 .github/scripts/template_drift.py`.
+storage settings the org has changed since. CI runs it; run it locally from the repository's root
+with `uv run --with cookiecutter==2.7.1 python -m dagster_team_platform.template_drift`.
 """
 
 import fnmatch
@@ -20,7 +20,6 @@ from pathlib import Path
 
 from cookiecutter import main as cookiecutter_main
 
-ROOT = Path(__file__).resolve().parents[2]
 #: Lists in pyproject.toml where the team adds entries next to the template's.
 TEAM_EXTENDED = ("project.dependencies", "dependency-groups.")
 SECRET_HELP = (
@@ -142,7 +141,8 @@ def storage_changes(repo: Path, current: Path) -> list[str]:
 
 
 def main() -> int:
-    state_file = ROOT / ".cruft.json"
+    root = Path.cwd()
+    state_file = root / ".cruft.json"
     if not state_file.is_file():
         print(
             "ERROR: .cruft.json is missing, so this repository is not linked to the template. "
@@ -174,8 +174,8 @@ def main() -> int:
                 return 0
             print(f"ERROR: {message} {SECRET_HELP}", file=sys.stderr)
             return 2
-        problems = drift(ROOT, rendered)
-        outdated = storage_changes(ROOT, current)
+        problems = drift(root, rendered)
+        outdated = storage_changes(root, current)
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)
     if problems:
@@ -190,12 +190,12 @@ def main() -> int:
             f"ERROR: {name} differs from the org's current template ({latest[:12]}): the shared "
             "storage settings changed since this repository's last update "
             f"({recorded[:12]}). Merge the open template-update pull request, or run "
-            "`python3 .github/scripts/template_update.py`.",
+            "`uv run python -m dagster_team_platform.template_update`.",
             file=sys.stderr,
         )
     if problems or outdated:
         return 1
-    platform = ROOT / "vendor/dagster-team-platform/pyproject.toml"
+    platform = root / "vendor/dagster-team-platform/pyproject.toml"
     version = (
         tomllib.loads(platform.read_text())["project"]["version"] if platform.is_file() else "-"
     )

@@ -3,9 +3,9 @@
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 `cruft update` reports success even when hunks did not apply: it leaves conflict markers,
-`*.rej`/`*.orig` files, or a file that no longer parses. CI runs this first, so the team reads
-this explanation instead of a TOML error from uv. Run it locally with
-`python3 .github/scripts/template_state.py`.
+`*.rej`/`*.orig` files, or a file that no longer parses. CI runs this first, before anything is
+installed (with `PYTHONPATH=vendor/dagster-team-platform/src`), so the team reads this
+explanation instead of a TOML error from uv. The team's tests run it too.
 """
 
 import ast
@@ -16,7 +16,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 IGNORED = {".git", ".venv", ".nox", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
 CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 PARSERS = {".toml": tomllib.loads, ".json": json.loads, ".py": ast.parse}
@@ -34,7 +33,7 @@ def repo_files(root: Path) -> list[Path]:
     )
 
 
-def problems(root: Path = ROOT) -> list[str]:
+def problems(root: Path) -> list[str]:
     """One line per leftover, conflict or unparseable file, naming the file."""
     found = []
     for path in repo_files(root):
@@ -61,7 +60,7 @@ def problems(root: Path = ROOT) -> list[str]:
 
 
 def main() -> int:
-    found = problems()
+    found = problems(Path.cwd())
     for problem in found:
         print(f"ERROR: {problem}", file=sys.stderr)
     if found:

@@ -2,8 +2,9 @@
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
-The weekly Template update workflow runs this; run it locally the same way:
-`python3 .github/scripts/template_update.py` (needs git, gh, uv; uses your own gh login).
+The weekly Template update workflow runs this; run it locally from the repository's root with
+`uv run python -m dagster_team_platform.template_update` (needs git, gh, uv; uses your own gh
+login).
 It continues the update branch instead of recreating it, so hand-merged conflicts and commits
 people pushed there are never lost, refreshes uv.lock with the update, and fails loudly when
 GitHub refuses the pull request instead of going green without one.
@@ -16,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import template_state
+from dagster_team_platform import template_state
 
 #: One entry of a TOML list of strings on its own line, like `    "dagster",` in dependencies.
 ENTRY = re.compile(r'^\s+"[^"\n]+",?\s*$')
@@ -82,10 +83,10 @@ def apply_template() -> list[str]:
     """Run cruft update, refresh uv.lock when the result parses; return what is left half-merged."""
     updated = run(*CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files")
     print(updated.stdout.strip().splitlines()[-1] if updated.stdout.strip() else "")
-    merge_list_entries(template_state.ROOT / "pyproject.toml")
+    merge_list_entries(Path("pyproject.toml"))
     if "pyproject.toml" in git("diff", "--name-only", "--diff-filter=U").stdout.split():
         git("add", "pyproject.toml")  # resolved above, or still marked for template_state
-    problems = template_state.problems()
+    problems = template_state.problems(Path.cwd())
     if not problems:
         run("uv", "lock")
     return problems
@@ -152,7 +153,7 @@ def place_rejected_entries(path: Path, rejected: str) -> bool:
 
 def changelog() -> str:
     """Where the team reads what changed and why: the template's CHANGELOG at the new commit."""
-    state = json.loads((template_state.ROOT / ".cruft.json").read_text())
+    state = json.loads(Path(".cruft.json").read_text())
     url, commit = state["template"].removesuffix(".git"), state["commit"]
     if url.startswith("https://"):
         return f" What changed and why: {url}/blob/{commit}/CHANGELOG.md"
@@ -171,7 +172,6 @@ def pull_request_body(problems: list[str]) -> str:
 
 
 def main() -> int:
-    os.chdir(template_state.ROOT)
     if in_ci() and not os.environ.get("GH_TOKEN"):
         raise UpdateFailed(f"No token for the template update. {TOKEN_HELP}")
     if in_ci():

@@ -1,0 +1,185 @@
+"""A team on the last release before the platform package, through its normal weekly update.
+
+The team's repository is generated from that release (LAST_RELEASE, a commit of this repository),
+with its own asset and a dependency it added with `uv add`, and pushed to a bare git remote.
+While it is still on that release, it and a team generated from the current template read each
+other's assets through a real S3 server (SeaweedFS). Then its own Template update workflow step
+runs as GitHub would run it (a fake `gh`: GitHub's API cannot run here), and every `run:` step of
+the pull request's CI passes on the branch it pushed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import (
+    NOT_THE_TEMPLATE,
+    TEMPLATE,
+    bake_template,
+    cli,
+    fake_gh,
+    git,
+    run_in_repo,
+    typed,
+)
+from org import org_settings
+from s3_servers import seaweedfs
+from team_runs import PROD_BUCKET, in_dagster_plus, materialize, s3_value
+
+pytestmark = pytest.mark.e2e
+
+#: The template's last commit before the platform package: what teams have until they update.
+LAST_RELEASE = "2852005536e8c9d5c5d82358dcedf9d7d4c496b6"
+PREFIX = org_settings()["storage_prefix"]
+#: What the last release copied into every repository, and the package now brings.
+COPIED = [
+    *(f"src/finance/{name}.py" for name in ("storage_io_manager", "storage_formats",
+      "storage_versions", "storage_history", "upstreams", "upstream_declarations")),
+    *(f"tests/test_{name}.py" for name in ("storage", "upstreams", "alert_policies",
+      "template_state")),
+    *(f".github/scripts/template_{name}.py" for name in ("drift", "state", "update")),
+]  # fmt: skip
+REVENUE = '''"""The team's own asset."""
+
+import dagster as dg
+
+
+@dg.asset(key_prefix="finance", group_name="finance")
+def revenue() -> int:
+    return 200
+'''
+TEAM_DEPENDENCY = "tomli-w"
+TEAM_OWNED = ["src/finance/defs/revenue.py", "src/finance/defs/assets.py", "README.md"]
+
+
+@dataclass
+class Teams:
+    template: Path
+    remote: Path
+    finance: Path  # on the last release, until its update
+    sales: Path  # generated from the current template
+
+
+def template_at_the_last_release(template: Path) -> None:
+    """A template repository whose main is LAST_RELEASE's tree."""
+    template.mkdir()
+    git("init", "-q", "-b", "main", cwd=template)
+    archive = subprocess.run(
+        ["git", "archive", LAST_RELEASE], cwd=TEMPLATE, capture_output=True, check=False
+    )
+    assert archive.returncode == 0, (
+        f"This checkout lacks the commit {LAST_RELEASE[:12]} (a shallow clone?): "
+        f"{archive.stderr.decode()}"
+    )
+    subprocess.run(["tar", "-x", "-C", template], input=archive.stdout, check=True)
+    git("add", "-A", cwd=template)
+    git("commit", "-q", "-m", "The last release before the platform package", cwd=template)
+
+
+def release_the_current_template(template: Path) -> None:
+    """The platform team's next release: this working tree, committed on top."""
+    git("rm", "-rq", ".", cwd=template)
+    shutil.copytree(TEMPLATE, template, ignore=NOT_THE_TEMPLATE, dirs_exist_ok=True)
+    git("add", "-A", cwd=template)
+    git("commit", "-q", "-m", "The platform package", cwd=template)
+
+
+@pytest.fixture(scope="module")
+def teams(tmp_path_factory: pytest.TempPathFactory) -> Teams:
+    root = tmp_path_factory.mktemp("migration")
+    template = root / "dagster-team-template"
+    template_at_the_last_release(template)
+    made = cli(
+        "cookiecutter", "--no-input", template, "team_name=Finance", "team_slug=finance",
+        "upstream_assets=sales/orders", cwd=root,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    finance = root / "finance"
+    git("init", "-q", "-b", "main", cwd=finance)
+    run_in_repo(finance, "uv", "sync", "--quiet")
+    git("add", "-A", cwd=finance)
+    git("commit", "-q", "-m", "Start from dagster-team-template", cwd=finance)
+    (finance / "src/finance/defs/revenue.py").write_text(REVENUE)
+    run_in_repo(finance, "uv", "add", "--quiet", TEAM_DEPENDENCY)
+    git("add", "-A", cwd=finance)
+    git("commit", "-q", "-m", "Our asset and dependency", cwd=finance)
+    remote = root / "finance.git"  # its GitHub repository
+    git("clone", "-q", "--bare", finance, remote, cwd=root)
+
+    release_the_current_template(template)
+    sales = bake_template(
+        root / "current", team_name="Sales", team_slug="sales", upstream_assets="finance/orders"
+    )
+    run_in_repo(sales, "uv", "sync", "--quiet")
+    return Teams(template, remote, finance, sales)
+
+
+def test_a_team_on_the_last_release_and_one_on_the_package_load_each_others_assets(
+    teams: Teams, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), [PROD_BUCKET]) as endpoint:
+        prod = in_dagster_plus(endpoint)
+        materialize(teams.finance, "finance/orders", prod)
+        materialize(teams.sales, "sales/uses_finance__orders", prod)
+        materialize(teams.sales, "sales/orders", prod)
+        materialize(teams.finance, "finance/uses_sales__orders", prod)
+        read_by_sales = s3_value(endpoint, f"{PREFIX}/sales/uses_finance__orders.json")
+        read_by_finance = s3_value(endpoint, f"{PREFIX}/finance/uses_sales__orders.json")
+    assert read_by_sales == {"source": "finance/orders", "rows": 2}
+    assert read_by_finance == {"source": "sales/orders", "rows": 2}
+    assert not (teams.finance / "vendor").exists()
+    assert (teams.sales / "vendor/dagster-team-platform").is_dir()
+
+
+def test_the_weekly_update_moves_the_repo_onto_the_platform_package(
+    teams: Teams, tmp_path: Path
+) -> None:
+    assert [name for name in COPIED if not (teams.finance / name).is_file()] == []
+    before = {name: (teams.finance / name).read_bytes() for name in TEAM_OWNED}
+    runner = tmp_path / "runner"
+    git("clone", "-q", teams.remote, runner, cwd=tmp_path)
+    workflow = yaml.safe_load((runner / ".github/workflows/template-update.yml").read_text())
+    (step,) = [step for step in workflow["jobs"]["update"]["steps"] if "run" in step]
+    state = tmp_path / "gh.json"
+    env = os.environ | {
+        "PATH": f"{fake_gh(tmp_path / 'bin')}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "GITHUB_ACTIONS": "true",
+        "GH_TOKEN": "ghs_app_installation_token",
+        "FAKE_GH_STATE": str(state),
+        "UV_PYTHON": "{}.{}".format(*sys.version_info),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    update = subprocess.run(
+        ["bash", "-c", typed(step)], cwd=runner, env=env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert update.returncode == 0, update.stderr
+    (pull,) = json.loads(state.read_text())["pulls"]
+    assert pull["head"] == "template-update"
+
+    branch = tmp_path / "pull-request"
+    git("clone", "-q", "--branch", "template-update", teams.remote, branch, cwd=tmp_path)
+    assert [name for name in COPIED if (branch / name).exists()] == []
+    assert not (branch / ".github/scripts").exists()
+    assert {name: (branch / name).read_bytes() for name in TEAM_OWNED} == before
+    pyproject = tomllib.loads((branch / "pyproject.toml").read_text())
+    assert "dagster-team-platform" in pyproject["project"]["dependencies"]
+    assert any(d.startswith(TEAM_DEPENDENCY) for d in pyproject["project"]["dependencies"])
+    platform = tomllib.loads((branch / "vendor/dagster-team-platform/pyproject.toml").read_text())
+    locked = tomllib.loads((branch / "uv.lock").read_text())["package"]
+    assert {p["name"]: p["version"] for p in locked}["dagster-team-platform"] == (
+        platform["project"]["version"]
+    )
+
+    ci = yaml.safe_load((branch / ".github/workflows/ci.yml").read_text())
+    for job in ci["jobs"].values():
+        for step in (step for step in job["steps"] if "run" in step):
+            ran = run_in_repo(branch, "bash", "-c", typed(step), check=False)
+            assert ran.returncode == 0, f"{typed(step)}\n{ran.stdout}\n{ran.stderr}"
