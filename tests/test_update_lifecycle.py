@@ -35,6 +35,7 @@ from org import org_settings
 
 pytestmark = pytest.mark.e2e
 
+PLATFORM = "vendor/dagster-team-platform"
 TEAM_DEPENDENCY = "tomli-w"  # small, pure Python, not used by the template
 GITHUB_TOKEN = "ghs_workflow_github_token"  # the value the fake gh treats as GITHUB_TOKEN
 APP_TOKEN = "ghs_app_installation_token"
@@ -240,6 +241,41 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
     assert f'"{TEAM_DEPENDENCY}' in (branch / "pyproject.toml").read_text()
     assert team_bytes(branch) == before
     team_ci(world, branch)
+    merge_pull_request(world)
+
+
+def test_a_platform_fix_reaches_the_repo_as_a_new_package_version_and_nothing_else(
+    world: World,
+) -> None:
+    package = world.template / TEMPLATE_DIR / PLATFORM
+    edit(
+        package / "src/dagster_team_platform/formats.py", "is not JSON", "cannot be stored as JSON"
+    )
+    version = tomllib.loads((package / "pyproject.toml").read_text())["project"]["version"]
+    fixed = re.sub(r"\d+$", lambda patch: str(int(patch.group()) + 1), version)
+    edit(package / "pyproject.toml", f'version = "{version}"', f'version = "{fixed}"')
+    release(world.template, f"dagster-team-platform {fixed}: a clearer message")
+
+    # Someone runs `cruft update` by hand and commits without `uv lock`: CI stops, naming it.
+    by_hand = checkout(world, "main")
+    assert cli("cruft", "update", "--skip-apply-ask", cwd=by_hand).returncode == 0
+    stale = run_in_repo(by_hand, "uv", "sync", "--locked", check=False)
+    assert stale.returncode != 0
+    assert "needs to be updated" in stale.stderr and "uv lock" in stale.stderr
+
+    before = team_bytes(world.team)
+    assert run_update(world).returncode == 0
+    branch = checkout(world, "template-update")
+    changed = git("diff", "--name-only", "origin/main", "HEAD", cwd=branch).split()
+    assert sorted(changed) == [
+        ".cruft.json",
+        "uv.lock",
+        f"{PLATFORM}/pyproject.toml",
+        f"{PLATFORM}/src/dagster_team_platform/formats.py",
+    ]
+    assert locked_version(branch, "dagster-team-platform") == fixed
+    assert team_bytes(branch) == before
+    team_ci(world, branch, lint=False)
     merge_pull_request(world)
 
 
