@@ -16,6 +16,15 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 TEST_REQUIREMENTS = nox.project.dependency_groups(PYPROJECT, "test")
 # A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
+#: The default run in parts that share no test, which the template's CI runs side by side: each
+#: test is in exactly one (tests/test_tiers.py checks it). `fast` needs no generated venv, server
+#: or daemon: it is the edit loop.
+PARTS = {
+    "fast": "not (e2e or generated or executable or slow or image)",
+    "e2e": "e2e and not (slow or image)",
+    "generated": "generated and not (e2e or slow or image)",
+    "executable": "executable and not (e2e or generated or slow or image)",
+}
 
 
 @nox.session(default=False)
@@ -35,6 +44,21 @@ def tests(session: nox.Session) -> None:
     session.install(*TEST_REQUIREMENTS)
     selection = session.posargs or ["-m", "not slow and not image"]
     session.run("pytest", "--numprocesses", "4", "--durations", "15", *selection)
+
+
+@nox.session(default=False)
+def fast(session: nox.Session) -> None:
+    """The edit loop: bakes, hooks, rules and the platform package in-process, in under a minute."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "--numprocesses", "2", "-m", PARTS["fast"], *session.posargs)
+
+
+@nox.session(default=False)
+@nox.parametrize("name", [nox.param(name, id=name) for name in PARTS if name != "fast"])
+def part(session: nox.Session, name: str) -> None:
+    """One heavy part of the default run, as one of the template's CI jobs: `nox -s "part(e2e)"`."""
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "--numprocesses", "4", "--durations", "15", "-m", PARTS[name])
 
 
 @nox.session(default=False)

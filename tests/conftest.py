@@ -176,12 +176,19 @@ def git(*args: str | Path, cwd: Path) -> str:
     return result.stdout
 
 
-def commit_template_copy(repo: Path) -> Path:
-    """The working tree committed to a fresh git repo: cruft and git URLs read only commits."""
-    shutil.copytree(TEMPLATE, repo, ignore=NOT_THE_TEMPLATE)
-    git("init", "-q", "-b", "main", cwd=repo)
+def commit_template_copy(repo: Path, history: bool = False) -> Path:
+    """The working tree committed to a fresh git repo: cruft and git URLs read only commits.
+
+    With `history`, committed on top of a clone of this repository, as a fork has it.
+    """
+    if history:
+        git("clone", "-q", TEMPLATE, repo, cwd=repo.parent)
+        git("rm", "-rq", ".", cwd=repo)
+    else:
+        git("init", "-q", "-b", "main", repo, cwd=repo.parent)
+    shutil.copytree(TEMPLATE, repo, ignore=NOT_THE_TEMPLATE, dirs_exist_ok=True)
     git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", "v1", cwd=repo)
+    git("commit", "-q", "--allow-empty", "-m", "v1", cwd=repo)
     return repo
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, cli, commit_template_copy, edit, git, write_org
+from conftest import NOT_THE_TEMPLATE, TEMPLATE, cli, commit_template_copy, edit, git, write_org
 from other_org import GLOBEX
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,7 @@ def test_a_team_generates_from_the_forks_release(fork: Path, tmp_path: Path) -> 
 
 def test_an_invalid_org_stops_the_suite_with_one_message_per_problem(tmp_path: Path) -> None:
     template = tmp_path / "dagster-team-template"
-    shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(".git", ".nox", ".venv"))
+    shutil.copytree(TEMPLATE, template, ignore=NOT_THE_TEMPLATE)
     buckets = {"Production": "globex-prod", "staging": "globex_staging"}
     write_org(template, GLOBEX | {"prod_deployment": "Production", "buckets": buckets})
     errors = (

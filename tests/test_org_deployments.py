@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE, write_org
+from conftest import NOT_THE_TEMPLATE, TEMPLATE, write_org
 from cookiecutter.main import cookiecutter
 from org import org_settings
 from test_deploy_triggers import dispatch, plan, push, triggers
@@ -18,7 +18,7 @@ from test_deploy_triggers import dispatch, plan, push, triggers
 
 def template_with(tmp_path: Path, **changes: object) -> Path:
     copy = tmp_path / "template"
-    shutil.copytree(TEMPLATE, copy, ignore=shutil.ignore_patterns(".git", ".nox", "baked"))
+    shutil.copytree(TEMPLATE, copy, ignore=NOT_THE_TEMPLATE)
     write_org(copy, org_settings() | changes)
     return copy
 

@@ -1,7 +1,8 @@
 """A team on the last release before the platform package, through its normal weekly update.
 
-The team's repository is generated from that release (LAST_RELEASE, a commit of this repository),
-with its own asset and a dependency it added with `uv add`, and pushed to a bare git remote.
+The team's repository is generated from that release (LAST_RELEASE, in this repository's history,
+with the org's settings), with its own asset and a dependency it added with `uv add`, and pushed
+to a bare git remote.
 While it is still on that release, it and a team generated from the current template read each
 other's assets through a real S3 server (SeaweedFS). Then its own Template update workflow step
 runs as GitHub would run it (a fake `gh`: GitHub's API cannot run here), and every `run:` step of
@@ -10,7 +11,6 @@ the pull request's CI passes on the branch it pushed.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import (
-    NOT_THE_TEMPLATE,
-    TEMPLATE,
     bake_template,
     cli,
+    commit_template_copy,
     fake_gh,
     git,
     run_in_repo,
     typed,
+    write_org,
 )
 from org import org_settings
 from s3_servers import seaweedfs
@@ -61,41 +61,28 @@ TEAM_OWNED = ["src/finance/defs/revenue.py", "src/finance/defs/assets.py", "READ
 
 @dataclass
 class Teams:
-    template: Path
     remote: Path
     finance: Path  # on the last release, until its update
     sales: Path  # generated from the current template
 
 
-def template_at_the_last_release(template: Path) -> None:
-    """A template repository whose main is LAST_RELEASE's tree."""
-    template.mkdir()
-    git("init", "-q", "-b", "main", cwd=template)
-    archive = subprocess.run(
-        ["git", "archive", LAST_RELEASE], cwd=TEMPLATE, capture_output=True, check=False
+def check_out_the_last_release(template: Path) -> None:
+    """LAST_RELEASE with the org's settings: what the org's fork had released before the package."""
+    found = subprocess.run(["git", "cat-file", "-e", LAST_RELEASE], cwd=template, check=False)
+    assert found.returncode == 0, (
+        f"This checkout lacks the commit {LAST_RELEASE[:12]}: clone with its history "
+        "(actions/checkout: fetch-depth: 0)."
     )
-    assert archive.returncode == 0, (
-        f"This checkout lacks the commit {LAST_RELEASE[:12]} (a shallow clone?): "
-        f"{archive.stderr.decode()}"
-    )
-    subprocess.run(["tar", "-x", "-C", template], input=archive.stdout, check=True)
-    git("add", "-A", cwd=template)
-    git("commit", "-q", "-m", "The last release before the platform package", cwd=template)
-
-
-def release_the_current_template(template: Path) -> None:
-    """The platform team's next release: this working tree, committed on top."""
-    git("rm", "-rq", ".", cwd=template)
-    shutil.copytree(TEMPLATE, template, ignore=NOT_THE_TEMPLATE, dirs_exist_ok=True)
-    git("add", "-A", cwd=template)
-    git("commit", "-q", "-m", "The platform package", cwd=template)
+    git("switch", "-q", "--create", "last-release", LAST_RELEASE, cwd=template)
+    write_org(template, org_settings())
+    git("commit", "-q", "--allow-empty", "-am", "The org's settings", cwd=template)
 
 
 @pytest.fixture(scope="module")
 def teams(tmp_path_factory: pytest.TempPathFactory) -> Teams:
     root = tmp_path_factory.mktemp("migration")
-    template = root / "dagster-team-template"
-    template_at_the_last_release(template)
+    template = commit_template_copy(root / "dagster-team-template", history=True)
+    check_out_the_last_release(template)
     made = cli(
         "cookiecutter", "--no-input", template, "team_name=Finance", "team_slug=finance",
         "upstream_assets=sales/orders", cwd=root,
@@ -113,12 +100,12 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> Teams:
     remote = root / "finance.git"  # its GitHub repository
     git("clone", "-q", "--bare", finance, remote, cwd=root)
 
-    release_the_current_template(template)
+    git("switch", "-q", "-", cwd=template)  # the current release
     sales = bake_template(
         root / "current", team_name="Sales", team_slug="sales", upstream_assets="finance/orders"
     )
     run_in_repo(sales, "uv", "sync", "--quiet")
-    return Teams(template, remote, finance, sales)
+    return Teams(remote, finance, sales)
 
 
 def test_a_team_on_the_last_release_and_one_on_the_package_load_each_others_assets(
