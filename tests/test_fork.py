@@ -19,7 +19,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def fork(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template forked, with Globex's org settings and owner default committed and tagged."""
-    repo = commit_template_copy(tmp_path_factory.mktemp("fork") / "dagster-team-template")
+    repo = commit_template_copy(
+        tmp_path_factory.mktemp("fork") / "dagster-team-template", history=True
+    )
     write_org(repo, GLOBEX)
     github_org = GLOBEX["github_organization"]
     edit(repo / "cookiecutter.json", r'"owner": "@[^/"]+/', f'"owner": "@{github_org}/')
