@@ -191,6 +191,7 @@ def commit_template_copy(repo: Path, history: bool = False) -> Path:
 
     With `history`, committed on top of a clone of this repository, as a fork has it.
     """
+    repo.parent.mkdir(parents=True, exist_ok=True)
     if history:
         git("clone", "-q", "--no-tags", TEMPLATE, repo, cwd=repo.parent)
         git("rm", "-rq", ".", cwd=repo)

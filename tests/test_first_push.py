@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE, cli, git, repo_env
+from conftest import TEMPLATE, cli, git, repo_env, typed
 
 pytestmark = pytest.mark.generated
 
@@ -70,7 +70,7 @@ def test_the_printed_next_steps_give_a_main_branch_that_ci_passes(
     clone = tmp_path / "ci-checkout"
     git("clone", "-q", repo, clone, cwd=tmp_path)
     ci = yaml.safe_load((clone / ".github/workflows/ci.yml").read_text())
-    steps = [step["run"] for step in ci["jobs"]["test"]["steps"] if "run" in step]
+    steps = [typed(step) for step in ci["jobs"]["test"]["steps"] if "run" in step]
     assert "uv sync --locked" in steps
     for step in steps:
         shell(step, cwd=clone)
