@@ -148,7 +148,7 @@ def test_every_trigger_of_the_serverless_default(workflows) -> None:
         }
     events = {
         "push main": push("main"),
-        "push staging": push("staging"),
+        "push staging": push(staging),
         "dispatch from main": dispatch("main"),
     }
     events |= {
@@ -162,7 +162,7 @@ def test_every_trigger_of_the_serverless_default(workflows) -> None:
 def test_every_trigger_of_a_hybrid_team_with_its_own_deployments(workflows) -> None:
     org, deploy = org_settings(), workflows["hybrid"]
     prod = f"sales-analytics-{org['prod_deployment']}"
-    assert not triggers(deploy, push("staging"))
+    assert not triggers(deploy, push(org["staging_deployment"]))
     assert not triggers(deploy, dispatch("main"))
     assert plan(deploy, push("main")) == {
         "ci runs first": True,

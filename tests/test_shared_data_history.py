@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import bake_template, repo_env, run_in_repo
 from org import org_settings
-from s3_servers import CREDENTIALS, eventually, free_port, running, s3_client, seaweedfs
+from s3_servers import eventually, free_port, running, s3_client, seaweedfs
+from team_runs import in_dagster_plus
 
 pytestmark = pytest.mark.e2e
 
@@ -57,17 +58,13 @@ def versioning(endpoint: str, bucket: str) -> None:
     )
 
 
-def on_s3(endpoint: str) -> dict[str, str]:
-    return CREDENTIALS | {"AWS_ENDPOINT_URL": endpoint, "DAGSTER_CLOUD_DEPLOYMENT_NAME": "prod"}
-
-
 @pytest.fixture(params=["local", "s3"])
 def where(request, tmp_path: Path) -> dict[str, str]:
     """Where a test's runs store: a fresh local shared directory, or the versioned bucket."""
     if request.param == "local":
         return {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path / "shared")}
     endpoint = request.getfixturevalue("s3")
-    return on_s3(endpoint) | {"TEST_ASSET": f"t{time.monotonic_ns()}"}
+    return in_dagster_plus(endpoint) | {"TEST_ASSET": f"t{time.monotonic_ns()}"}
 
 
 def scenario(repo: Path, env: dict[str, str], *arguments: str, check: bool = True):
@@ -222,7 +219,7 @@ def test_an_s3_failure_mid_upload_keeps_the_previous_version(teams, tmp_path: Pa
     data = tmp_path / "seaweedfs"
     with seaweedfs(data, [BUCKET]) as endpoint:
         eventually(partial(versioning, endpoint, BUCKET))
-        env = on_s3(endpoint)
+        env = in_dagster_plus(endpoint)
         scenario(teams["finance"], env, "write", "orders", "1000", "1")
         writer = start_write(teams["finance"], env, "orders", tag=2)
         stop_at(writer, env, "orders", progress=1)
@@ -231,7 +228,7 @@ def test_an_s3_failure_mid_upload_keeps_the_previous_version(teams, tmp_path: Pa
     assert writer.returncode != 0
     assert f"Cannot use S3 bucket {BUCKET!r} at {endpoint}" in output
     with seaweedfs(data, [BUCKET]) as endpoint:
-        env = on_s3(endpoint)
+        env = in_dagster_plus(endpoint)
         assert eventually(partial(stored, env, "orders")).column("tag").to_pylist() == [1] * 1000
         read = scenario(teams["sales"], env, "read", "finance/orders")
     assert read == {"rows": 1000, "tags": [1], "complete": True}
@@ -241,7 +238,7 @@ def test_a_bucket_without_versioning_warns_that_there_is_no_history(teams, s3) -
     others = [name for name in ORG["buckets"] if name != ORG["prod_deployment"]]
     if not others:
         pytest.skip("this org has one deployment, whose bucket the suite versions")
-    env = on_s3(s3) | {"DAGSTER_CLOUD_DEPLOYMENT_NAME": others[0]}
+    env = in_dagster_plus(s3) | {"DAGSTER_CLOUD_DEPLOYMENT_NAME": others[0]}
     result = run_in_repo(teams["finance"], "uv", "run", "--no-sync", "python", str(SCENARIOS),
                          "finance", "write", "orders", "10", "1", env=env)  # fmt: skip
     assert json.loads(result.stdout.splitlines()[-1])["version"] == "unversioned"
@@ -290,7 +287,7 @@ def recorded_rollbacks(teams, home: Path, key: str, partition: str | None = None
 
 def test_v1_v2_v3_then_a_rollback_is_what_another_team_loads(teams, s3, webserver) -> None:
     url, home = webserver
-    env = on_s3(s3) | {"TEST_ASSET": "rollback"}
+    env = in_dagster_plus(s3) | {"TEST_ASSET": "rollback"}
     name = asset(env)
     written = [scenario(teams["finance"], env, "write", name, str(tag * 10), str(tag))
                for tag in (1, 2, 3)]  # fmt: skip
@@ -343,17 +340,19 @@ def test_one_partition_rolls_back_alone_and_its_event_names_the_partition(
 
 
 def test_a_branch_deployment_rolls_back_only_its_own_prefix(teams, s3) -> None:
-    branch = on_s3(s3) | {"DAGSTER_CLOUD_DEPLOYMENT_NAME": "pr-7",
+    branch = in_dagster_plus(s3) | {"DAGSTER_CLOUD_DEPLOYMENT_NAME": "pr-7",
                           "DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT": "1"}  # fmt: skip
-    scenario(teams["finance"], on_s3(s3), "write", "ledger", "10", "1")
-    scenario(teams["finance"], on_s3(s3), "write", "ledger", "10", "2")
+    scenario(teams["finance"], in_dagster_plus(s3), "write", "ledger", "10", "1")
+    scenario(teams["finance"], in_dagster_plus(s3), "write", "ledger", "10", "2")
     result = shared_storage(teams["finance"], branch, "rollback", "finance/ledger",
                             "--previous", check=False)  # fmt: skip
     assert result.returncode == 1
     assert (
         f"No stored versions of finance/ledger at {BUCKET}/{PREFIX}-branches/pr-7/" in result.stderr
     )
-    assert stored(on_s3(s3), "ledger").column("tag")[0].as_py() == 2  # production untouched
+    assert (
+        stored(in_dagster_plus(s3), "ledger").column("tag")[0].as_py() == 2
+    )  # production untouched
 
 
 @pytest.mark.parametrize(
@@ -408,7 +407,7 @@ def test_a_pin_to_a_version_that_is_gone_names_it_and_what_to_do(teams, tmp_path
 
 def test_a_lazy_reader_fetches_only_the_partitions_it_filters(teams, s3) -> None:
     """Counted in bytes per object by boto3 in the reader: the dataset's schema costs a footer."""
-    env = on_s3(s3)
+    env = in_dagster_plus(s3)
     for tag, day in enumerate(["2024-01-01", "2024-01-02", "2024-01-03"], start=1):
         scenario(teams["finance"], env, "write", "daily", "100000", str(tag), "--day", day)
     for lazy in ("polars", "dataset"):
