@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
 from org import ORG_FILE, TEMPLATE, checkout_problems
@@ -156,6 +157,30 @@ def fake_gh(folder: Path) -> Path:
     gh.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{TEMPLATE / "tests/fake_gh.py"}" "$@"\n')
     gh.chmod(0o755)
     return folder
+
+
+def on_a_runner(gh_state: Path, token: str) -> dict[str, str]:
+    """A workflow step's environment on a GitHub runner; the fake `gh` keeps its state in
+    `gh_state` and is installed next to it."""
+    gh = fake_gh(gh_state.parent / "bin")
+    return repo_env() | {
+        "PATH": f"{gh}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "GITHUB_ACTIONS": "true",
+        "GH_TOKEN": token,
+        "FAKE_GH_STATE": str(gh_state),
+    }
+
+
+def run_steps(workflow: Path, job: str | None = None) -> list[str]:
+    """The `run:` steps of a workflow file (or of one of its jobs), as a person types them."""
+    jobs = yaml.safe_load(workflow.read_text())["jobs"]
+    return [
+        typed(step)
+        for name, steps in jobs.items()
+        if job in (None, name)
+        for step in steps["steps"]
+        if "run" in step
+    ]
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:

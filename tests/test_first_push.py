@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import TEMPLATE, cli, git, repo_env, typed
+from conftest import TEMPLATE, cli, git, repo_env, run_steps
 
 pytestmark = pytest.mark.generated
 
@@ -69,8 +68,7 @@ def test_the_printed_next_steps_give_a_main_branch_that_ci_passes(
 
     clone = tmp_path / "ci-checkout"
     git("clone", "-q", repo, clone, cwd=tmp_path)
-    ci = yaml.safe_load((clone / ".github/workflows/ci.yml").read_text())
-    steps = [typed(step) for step in ci["jobs"]["test"]["steps"] if "run" in step]
+    steps = run_steps(clone / ".github/workflows/ci.yml", "test")
     assert "uv sync --locked" in steps
     for step in steps:
         shell(step, cwd=clone)

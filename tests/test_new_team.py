@@ -15,8 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import add_a_prompt_with_a_default, commit_template_copy, git, typed
+from conftest import add_a_prompt_with_a_default, commit_template_copy, git, run_steps
 from terminal import Terminal
 from uv import find_uv_bin
 
@@ -117,10 +116,8 @@ def test_a_new_team_goes_from_cookiecutter_to_a_template_update(day: Day, tmp_pa
     day.run('git add -A && git commit -q -m "Remove customers"')
 
     day.run("git clone -q . ../ci && cd ../ci")  # what CI checks out: the commit
-    workflow = yaml.safe_load((repo / ".github/workflows/ci.yml").read_text())
-    for job in workflow["jobs"].values():
-        for step in (step for step in job["steps"] if "run" in step):
-            day.run(typed(step))
+    for step in run_steps(repo / ".github/workflows/ci.yml"):
+        day.run(step)
     day.run("cd ../sales-analytics")
 
     add_a_prompt_with_a_default(source)  # the platform team releases a change
@@ -133,7 +130,7 @@ def test_a_new_team_goes_from_cookiecutter_to_a_template_update(day: Day, tmp_pa
     assert " passed" in day.run("uv run pytest -q")
     day.run('git add -A && git commit -q -m "Take the template update"')
     assert "Project's cruft is up to date" in day.run("cruft check")
-    drift = typed(workflow["jobs"]["template-drift"]["steps"][-1])
+    drift = run_steps(repo / ".github/workflows/ci.yml", "template-drift")[-1]
     platform = tomllib.loads((repo / "vendor/dagster-team-platform/pyproject.toml").read_text())
     said = f"storage is current; platform package {platform['project']['version']}."
     assert said in day.run(drift)

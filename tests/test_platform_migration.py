@@ -10,23 +10,20 @@ the pull request's CI passes on the branch it pushed.
 """
 
 import json
-import os
 import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import (
     bake_template,
     cli,
     commit_template_copy,
-    fake_gh,
     git,
+    on_a_runner,
     run_in_repo,
-    typed,
+    run_steps,
     write_org,
 )
 from org import org_settings
@@ -132,20 +129,11 @@ def test_the_weekly_update_moves_the_repo_onto_the_platform_package(
     before = {name: (teams.finance / name).read_bytes() for name in TEAM_OWNED}
     runner = tmp_path / "runner"
     git("clone", "-q", teams.remote, runner, cwd=tmp_path)
-    workflow = yaml.safe_load((runner / ".github/workflows/template-update.yml").read_text())
-    (step,) = [step for step in workflow["jobs"]["update"]["steps"] if "run" in step]
+    (step,) = run_steps(runner / ".github/workflows/template-update.yml")
     state = tmp_path / "gh.json"
-    env = os.environ | {
-        "PATH": f"{fake_gh(tmp_path / 'bin')}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "GITHUB_ACTIONS": "true",
-        "GH_TOKEN": "ghs_app_installation_token",
-        "FAKE_GH_STATE": str(state),
-        "UV_PYTHON": "{}.{}".format(*sys.version_info),
-    }
-    env.pop("VIRTUAL_ENV", None)
     update = subprocess.run(
-        ["bash", "-c", typed(step)], cwd=runner, env=env, capture_output=True, text=True,
-        check=False,
+        ["bash", "-c", step], cwd=runner, env=on_a_runner(state, "ghs_app_installation_token"),
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert update.returncode == 0, update.stderr
     (pull,) = json.loads(state.read_text())["pulls"]
@@ -165,8 +153,6 @@ def test_the_weekly_update_moves_the_repo_onto_the_platform_package(
         platform["project"]["version"]
     )
 
-    ci = yaml.safe_load((branch / ".github/workflows/ci.yml").read_text())
-    for job in ci["jobs"].values():
-        for step in (step for step in job["steps"] if "run" in step):
-            ran = run_in_repo(branch, "bash", "-c", typed(step), check=False)
-            assert ran.returncode == 0, f"{typed(step)}\n{ran.stdout}\n{ran.stderr}"
+    for step in run_steps(branch / ".github/workflows/ci.yml"):
+        ran = run_in_repo(branch, "bash", "-c", step, check=False)
+        assert ran.returncode == 0, f"{step}\n{ran.stdout}\n{ran.stderr}"

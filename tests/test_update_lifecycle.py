@@ -8,11 +8,9 @@ template goes through the update script, then through the team's CI steps as ci.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +23,8 @@ from conftest import (
     add_a_prompt_with_a_default,
     cli,
     commit_template_copy,
-    fake_gh,
     git,
+    on_a_runner,
     platform_script,
     run_in_repo,
     write_org,
@@ -64,7 +62,6 @@ class World:
     remote: Path
     team: Path
     gh_state: Path
-    bin: Path
     venv: Path  # the CI checkouts' environment, kept between runs like setup-uv's cache
 
 
@@ -84,19 +81,11 @@ def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess
     shutil.rmtree(checkout, ignore_errors=True)
     git("clone", "-q", world.remote, checkout, cwd=world.remote.parent)
     env = (
-        os.environ
-        | {
-            "PATH": f"{world.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-            "GITHUB_ACTIONS": "true",
-            "GH_TOKEN": token,
-            "FAKE_GH_STATE": str(world.gh_state),
-            "FAKE_GH_GITHUB_TOKEN": GITHUB_TOKEN,
-            "UV_PYTHON": "{}.{}".format(*sys.version_info),
-        }
+        on_a_runner(world.gh_state, token)
+        | {"FAKE_GH_GITHUB_TOKEN": GITHUB_TOKEN}
         | PLATFORM_PATH
         | extra
     )
-    env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
         platform_script("template_update"),
         cwd=checkout,
@@ -183,7 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     git("init", "-q", "--bare", "-b", "main", remote, cwd=root)
     git("remote", "add", "origin", remote, cwd=team)
     git("push", "-q", "origin", "main", cwd=team)
-    return World(template, remote, team, root / "gh.json", fake_gh(root / "bin"), venv)
+    return World(template, remote, team, root / "gh.json", venv)
 
 
 def test_a_new_team_repo_passes_its_ci(world: World) -> None:
