@@ -47,17 +47,10 @@ import_the_platform_package()
 #: repository, before anything is installed.
 PLATFORM_PATH = {"PYTHONPATH": "vendor/dagster-team-platform/src"}
 
-
 #: What a template checkout holds besides the template: git, environments, caches, bakes.
 NOT_THE_TEMPLATE = shutil.ignore_patterns(
     ".git", ".nox", ".venv*", "baked", "__pycache__", "*_cache"
 )
-
-
-def typed(step: dict) -> str:
-    """A workflow step's `run:` as a person types it, with the step's own `env:` first."""
-    env = " ".join(f"{name}={shlex.quote(value)}" for name, value in step.get("env", {}).items())
-    return f"{env} {step['run']}".strip()
 
 
 def platform_script(name: str) -> tuple[str, str, str]:
@@ -169,6 +162,12 @@ def on_a_runner(gh_state: Path, token: str) -> dict[str, str]:
         "GH_TOKEN": token,
         "FAKE_GH_STATE": str(gh_state),
     }
+
+
+def typed(step: dict) -> str:
+    """A workflow step's `run:` as a person types it, with the step's own `env:` first."""
+    env = " ".join(f"{name}={shlex.quote(value)}" for name, value in step.get("env", {}).items())
+    return f"{env} {step['run']}".strip()
 
 
 def run_steps(workflow: Path, job: str | None = None) -> list[str]:
