@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from dagster_team_platform import versions
+from dagster_team_platform import store
 from dagster_team_platform.io_manager import SharedStorageIOManager
 
 TEAM = "sales_analytics"
@@ -120,14 +120,15 @@ def test_partitions_are_hive_folders_that_load_one_by_one_or_together(shared: Pa
 
 def test_replaced_versions_expire_after_the_orgs_retention(shared: Path, monkeypatch) -> None:
     io_manager = SharedStorageIOManager(base=str(shared), team=TEAM, history_days=1)
-    history = shared / TEAM / ".orders.parquet.versions"
+    history = shared / TEAM / ".versions" / "orders@"
+    kept = lambda: [entry for entry in history.iterdir() if not entry.name.startswith(".")]  # noqa: E731
     for _ in range(2):
         dg.materialize([orders], resources={"io_manager": io_manager})
-    assert len(list(history.iterdir())) == 2
+    assert len(kept()) == 2
     two_days_on = time.time() + 2 * 86_400
-    monkeypatch.setattr(versions.time, "time", lambda: two_days_on)
+    monkeypatch.setattr(store.time, "time", lambda: two_days_on)
     dg.materialize([orders], resources={"io_manager": io_manager})
-    assert len(list(history.iterdir())) == 1  # the current version alone
+    assert len(kept()) == 2  # the current version, and the one it replaced just now
 
 
 def test_lazy_inputs_get_a_dataset_whose_hive_columns_select_partitions(shared: Path) -> None:

@@ -75,10 +75,34 @@ def _json_default(value: object) -> str:
 
 
 def to_json(value: object) -> bytes:
+    _check_keys(value)
     try:
         return json.dumps(value, default=_json_default, allow_nan=False).encode()
     except (TypeError, ValueError) as error:
         raise UnsupportedValue(str(error)) from error
+
+
+def _check_keys(value: object) -> None:
+    """JSON keys are strings: `1` and `"1"` would both become `"1"`, and one value be lost."""
+    if isinstance(value, dict):
+        as_json: dict[str, object] = {}
+        for key in value:
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                continue  # json.dumps refuses it, naming its type
+            text = json.dumps({key: None})[1:].rpartition(":")[0]
+            if text in as_json:
+                raise UnsupportedValue(
+                    f"the keys {as_json[text]!r} and {key!r} are both {text} in JSON; "
+                    "give them distinct string keys"
+                )
+            as_json[text] = key
+        values = value.values()
+    elif isinstance(value, (list, tuple)):
+        values = value
+    else:
+        return
+    for item in values:
+        _check_keys(item)
 
 
 def type_name(value: object) -> str:

@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
-from .formats import READ_ORDER
-from .io_manager import S3, SharedStorageIOManager, object_stem
-from .versions import Version
+from .io_manager import S3, SharedStorageIOManager
+from .layout import PARTITION_FILE, object_stem, partition_key
+from .store import Superseded, Version
 
 LOCAL_WEBSERVER = "http://localhost:3000"  # where `dg dev` serves
 
@@ -49,14 +49,15 @@ def main(
 
 def history(io_manager: SharedStorageIOManager, asset: str, partition: str | None) -> str:
     """One line per version, newest first: id, time, format, writer, and which is current."""
-    store, paths = _objects(io_manager, asset, partition)
+    store, stem = _located(io_manager, asset, partition)
     lines = []
-    for version in _versions(store, paths, asset):
-        writer = store.versions.run_id(version) or "a rollback"
+    for version in _versions(store, stem, asset):
+        writer = version.run_id or (
+            f"rollback to {version.restored_from}" if version.restored_from else "unknown"
+        )
         mark = "  <- current" if version.current else ""
-        kind = version.path.rpartition(".")[2]
-        when = f"{version.written_at:%Y-%m-%d %H:%M:%S}"
-        lines.append(f"{version.id}  {when}  {kind:<7}  {writer}{mark}")
+        when = f"{version.published_at:%Y-%m-%d %H:%M:%S.%f}"[:-3]
+        lines.append(f"{version.id}  {when}  {version.kind:<7}  {writer}{mark}")
     return "\n".join(lines)
 
 
@@ -70,57 +71,84 @@ def rollback(
             f"{arguments.asset} belongs to team {owner!r}; this repo may only roll back its own "
             f"assets, under {io_manager.team}/. Ask team {owner!r} to run this in their repo."
         )
-    store, paths = _objects(io_manager, arguments.asset, arguments.partition)
-    versions = _versions(store, paths, arguments.asset)
-    target = _target(store, versions, arguments)
+    store, stem = _located(io_manager, arguments.asset, arguments.partition)
+    versions = _versions(store, stem, arguments.asset)
+    target = _target(versions, arguments)
+    where = f"{arguments.asset}{_where(arguments.partition)}"
     if target.current:
-        return f"{arguments.asset} is already at version {target.id}: nothing changed.", None
+        return f"{where} is already at version {target.id}: nothing changed.", None
     with io_manager.explained_errors():
-        restored = store.versions.restore(target, run_id="")
-        kind = target.path.rpartition(".")[2]
-        stem = target.path.rpartition(".")[0]
-        for other in store.versions.formats_of(stem) - {kind}:
-            store.versions.remove(f"{stem}.{other}")
+        try:
+            restored = store.rollback(target, expected=versions[0].id)
+        except Superseded as newer:
+            raise Refused(
+                f"{where} changed while this ran: version {newer.current.id} was published at "
+                f"{newer.current.published_at:%H:%M:%S.%f} UTC, after the version this rollback "
+                "would replace. Nothing was rolled back; run `shared-storage history` and "
+                "decide again."
+            ) from None
     uri = S3 + target.path if io_manager.base.startswith(S3) else target.path
     done = (
-        f"Rolled back {arguments.asset}{_where(arguments.partition)} to version {target.id} "
-        f"(written {target.written_at:%Y-%m-%d %H:%M:%S} UTC); it is now version {restored} at "
+        f"Rolled back {where} to version {target.id} (written "
+        f"{target.published_at:%Y-%m-%d %H:%M:%S} UTC); it is now version {restored.id} at "
         f"{uri}. Readers load it on their next run."
     )
     event = {
         "asset_key": arguments.asset.split("/"),  # a list: a string is read as one key part
         "description": f"Rolled back to version {target.id} with `shared-storage rollback`.",
-        "metadata": {"uri": uri, "version": restored, "restored_version": target.id},
+        "metadata": {"uri": uri, "version": restored.id, "restored_version": target.id},
     } | ({"partition": arguments.partition} if arguments.partition else {})
     return done, event
 
 
-def _objects(io_manager: SharedStorageIOManager, asset: str, partition: str | None):
+def _located(io_manager: SharedStorageIOManager, asset: str, partition: str | None):
+    """The store, and where the asset's value (or one of its partitions) is kept."""
     store = io_manager.store(io_manager.base)
-    dirs = (partition if "=" in partition else f"partition={partition}") if partition else None
-    stem = object_stem(store.root, asset.split("/"), dirs)
-    return store, [f"{stem}.{kind}" for kind in READ_ORDER]
+    key_parts = asset.split("/")
+    if partition is None:
+        return store, object_stem(store.root, key_parts, None)
+    folder = object_stem(store.root, key_parts, None)
+    with io_manager.explained_errors():
+        stored = _partitions(store.files(folder, recursive=True), folder)
+    dirs = stored.get(partition) or next((d for d in stored.values() if d == partition), None)
+    if dirs is None:
+        listed = ", ".join(sorted(stored)[:20]) + (", ..." if len(stored) > 20 else "")
+        raise Refused(
+            f"{asset} has no partition {partition!r} at {folder}/. "
+            + (f"Its stored partitions: {listed}." if stored else "It has no stored partitions.")
+            + " Give the partition key as Dagster shows it (a multi-partition key as a|b)."
+        )
+    return store, object_stem(store.root, key_parts, dirs)
 
 
-def _versions(store, paths: list[str], asset: str) -> list[Version]:
-    versions = store.versions.versions(paths)
+def _partitions(files: set[str], folder: str) -> dict[str, str]:
+    """Each stored partition's Dagster key, and the folders it is kept in."""
+    found = {}
+    for file in files:
+        dirs, _, name = file.removeprefix(folder + "/").rpartition("/")
+        if dirs and name.partition(".")[0] == PARTITION_FILE:
+            found[partition_key(dirs)] = dirs
+    return found
+
+
+def _versions(store, stem: str, asset: str) -> list[Version]:
+    versions = store.history(stem)
     if not versions:
         raise Refused(
-            f"No stored versions of {asset} at {paths[0].rpartition('.')[0]}.*. Check the asset "
-            "key (team/name, as in the UI), the --partition, and DAGSTER_CLOUD_DEPLOYMENT_NAME."
+            f"No stored versions of {asset} at {stem}.*. Check the asset key (team/name, as in "
+            "the UI), the --partition, and DAGSTER_CLOUD_DEPLOYMENT_NAME."
         )
     return versions
 
 
-def _target(store, versions: list[Version], arguments: argparse.Namespace) -> Version:
+def _target(versions: list[Version], arguments: argparse.Namespace) -> Version:
     """The version asked for: by id, by the run that wrote it, or the one before the current."""
     if arguments.to:
         chosen = [version for version in versions if version.id == arguments.to]
     elif arguments.run:
-        chosen = [v for v in versions if store.versions.run_id(v) == arguments.run][:1]
+        chosen = [version for version in versions if version.run_id == arguments.run][:1]
     else:
-        current = next((i for i, version in enumerate(versions) if version.current), None)
-        chosen = versions[current + 1 : current + 2] if current is not None else versions[:1]
+        chosen = versions[1:2]
     if not chosen:
         asked = arguments.to or arguments.run
         what = f"version {asked!r}" if arguments.to else f"version written by run {asked!r}"
@@ -188,8 +216,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("asset", help="the asset key as in the UI, e.g. team/orders")
         command.add_argument(
             "--partition",
-            help="a partition key, or for multi-partitions the folders of the uri "
-            "(day=2024-01-01/region=eu)",
+            help="a partition key as Dagster shows it (a multi-partition key as 2024-01-01|eu), "
+            "or the folders of its uri (day=2024-01-01/region=eu)",
         )
     target = commands.choices["rollback"].add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="VERSION", help="a version id from `history`")

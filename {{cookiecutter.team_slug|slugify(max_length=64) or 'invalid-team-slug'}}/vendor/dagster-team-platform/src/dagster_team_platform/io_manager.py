@@ -2,13 +2,8 @@
 
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
-A team repo's storage.py builds it for where the code runs. Layout, stable so tools other than
-Dagster read it (`<format>` is `parquet`, `json` or, by opt-in, `pickle`):
-
-    <base>/<asset key parts>.<format>
-    <base>/<asset key parts>/partition=<key>/data.<format>            one partition
-    <base>/<asset key parts>/<dimension>=<key>/.../data.<format>      multi-partitions
-    <base>/storage/<run id>/<step>/<output>.<format>                  op outputs
+A team repo's storage.py builds it for where the code runs. Where values land is layout.py's;
+how they are published, versioned and read back is store.py's.
 """
 
 import functools
@@ -17,27 +12,20 @@ import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 import dagster as dg
-import pyarrow.fs as pafs
 
 from . import formats
-from .versions import (
-    UNVERSIONED,
-    LocalVersions,
-    S3Versions,
-    VersionNotFound,
-)
+from .layout import object_stem, partition_dirs
+from .store import UNVERSIONED, LocalStore, S3Store, Store, Unreadable, VersionNotFound
 
 S3 = "s3://"
-PARTITION_FILE = "data"
 
 
 class SharedStorageIOManager(dg.ConfigurableIOManager):
     """Stores values in open formats under `base`, a local directory or `s3://<bucket>/<prefix>`.
 
-    Every write publishes a complete new version or nothing (see versions.py), and
+    Every write publishes a complete new version or nothing (see store.py), and
     records the version's id next to its uri. Inputs load the current version, or the one their
     `version` metadata pins. With `read_only_fallback`, an input missing under `base` is read
     from there instead; nothing is ever written there. Pickles are written only for assets that
@@ -72,9 +60,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
                 sink.write(data)
 
         with self.explained_errors():
-            version = store.versions.publish(path, write, context.run_id)
-            for other in store.versions.formats_of(stem) - {kind}:  # once the new one is complete
-                store.versions.remove(f"{stem}.{other}")
+            version = store.publish(stem, kind, write, context.run_id).id
         if version == UNVERSIONED:
             context.log.warning(
                 f"Bucket {self._bucket!r} keeps no earlier versions of {_name(context)}, so it "
@@ -87,7 +73,8 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> Any:
         wanted = context.dagster_type.typing_type
-        stores = [self.store(base) for base in filter(None, [self.base, self.read_only_fallback])]
+        bases = filter(None, [self.base, self.read_only_fallback])
+        stores = [_Listing(self.store(base)) for base in bases]
         keys = context.asset_partition_keys if context.has_asset_partitions else [None]
         pins = _pins(context, keys)
         if formats.is_lazy(wanted):
@@ -101,25 +88,25 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         loaded = {key: self._load(context, key, element, stores, pins) for key in keys}
         return {key: value for key, value in loaded.items() if value is not _MISSING}
 
-    def store(self, base: str) -> "_Store":
+    def store(self, base: str) -> Store:
         """Where `base` lives, and how its objects are published, versioned and read."""
         if not base.startswith(S3):
-            return _Store(LocalVersions(self.history_days), base)
-        client, filesystem = _s3(self.region, _endpoint())
+            return LocalStore(base, self.history_days)
+        client = _s3(self.region, _endpoint())
         with self.explained_errors():
             _check_bucket(client, base.removeprefix(S3).partition("/")[0])
-        return _Store(S3Versions(client, filesystem), base.removeprefix(S3))
+        return S3Store(base.removeprefix(S3), self.history_days, client)
 
-    def _find(self, context: dg.InputContext, partition: str | None, stores: list["_Store"]) -> Any:
+    def _find(self, context: dg.InputContext, partition: str | None, stores: list["_Listing"]) -> Any:
         """The store and path of the first format found under `base`, else under the fallback."""
-        for store in stores:
-            stem = _stem(store.root, context, partition)
+        for listing in stores:
+            stem = _stem(listing.store.root, context, partition)
             with self.explained_errors():
-                stored = store.files(context, partition)
+                stored = listing.files(context, partition)
             kind = next((kind for kind in formats.READ_ORDER if f"{stem}.{kind}" in stored), None)
             if kind is not None:
-                return store, f"{stem}.{kind}", kind
-            legacy = _legacy_path(store.root, context, partition)
+                return listing.store, f"{stem}.{kind}", kind
+            legacy = _legacy_path(listing.store.root, context, partition)
             if legacy in stored:
                 raise self._legacy_pickle(context, legacy)
         if partition and (context.definition_metadata or {}).get("allow_missing_partitions"):
@@ -132,7 +119,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         context: dg.InputContext,
         partition: str | None,
         wanted: Any,
-        stores: list["_Store"],
+        stores: list["_Listing"],
         pins: dict,
     ) -> Any:
         found = self._find(context, partition, stores)
@@ -151,19 +138,26 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         columns = (context.definition_metadata or {}).get("columns")
         read = functools.partial(formats.read, kind=kind, wanted=wanted, columns=columns)
         with self.explained_errors(), self._pinned(context, partition, pins):
-            value, version = store.versions.read(path, pins.get(partition), read)
+            try:
+                value, version = store.read(path, pins.get(partition), read)
+            except Unreadable as unreadable:
+                raise self._unreadable(context, partition, unreadable) from unreadable
         context.log.debug(f"Loaded {_name(context)} version {version} from {self._uri(path)}")
         return value
 
     def _pinned_format(
-        self, context: dg.InputContext, store: "_Store", path: str, partition, pins: dict
+        self, context: dg.InputContext, store: Store, path: str, partition, pins: dict
     ) -> tuple[str, str]:
-        stem = path.rpartition(".")[0]
-        with self.explained_errors(), self._pinned(context, partition, pins):
-            for version in store.versions.versions([f"{stem}.{k}" for k in formats.READ_ORDER]):
-                if version.id == pins[partition]:
-                    return version.path, version.path.rpartition(".")[2]
-            raise VersionNotFound(path, pins[partition])
+        """The pinned version's object: its format may differ from the current one's.
+
+        A version the journal does not list (written before it) is looked for in `path` itself.
+        """
+        with self.explained_errors():
+            try:
+                version = store.version(path, pins[partition])
+            except VersionNotFound:
+                return path, path.rpartition(".")[2]
+        return version.path, version.kind
 
     def _lazy_sources(self, context: dg.InputContext, found: dict, pins: dict) -> list:
         """Each partition's current (or pinned) version, opened lazily, with its Hive columns."""
@@ -175,7 +169,7 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
                     "with a table type (a pandas or polars DataFrame, a pyarrow Table) or none."
                 )
             with self._pinned(context, partition, pins):
-                source, filesystem = store.versions.lazy_source(path, pins.get(partition))
+                source, filesystem = store.lazy_source(path, pins.get(partition))
             sources.append((source, filesystem, _partition_columns(partition)))
         return sources
 
@@ -239,6 +233,18 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
             "that this repo's storage.py still matches the org's (its tests check this)."
         )
 
+    def _unreadable(
+        self, context: dg.InputContext, partition: str | None, unreadable: Unreadable
+    ) -> dg.Failure:
+        where = f" partition {partition}" if partition else ""
+        kind = unreadable.path.rpartition(".")[2]
+        return dg.Failure(
+            f"{_name(context)}{where} version {unreadable.version} at "
+            f"{self._uri(unreadable.path)} cannot be read as {kind}: {unreadable.error}. The "
+            "object is damaged or was not written by the shared storage. Its owner can roll "
+            "it back to an earlier version with `shared-storage rollback`."
+        )
+
     def _legacy_pickle(self, context: dg.InputContext, path: str) -> dg.Failure:
         return dg.Failure(
             f"{_name(context)} exists only as a pickle written by an earlier template version, at "
@@ -270,23 +276,18 @@ _MISSING = object()
 
 
 @functools.cache
-def _s3(region: str | None, endpoint: str | None) -> tuple[Any, pafs.S3FileSystem]:
-    """boto3 to publish, list and pin versions; pyarrow's parallel reads for current objects.
+def _s3(region: str | None, endpoint: str | None) -> Any:
+    """One boto3 client per process and store: making one costs a tenth of a second or more.
 
-    One of each per process and store: making a client costs a tenth of a second or more.
+    Enough connections for the parallel parts of an upload and the threads of a run.
     """
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    client = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
-    filesystem = pafs.S3FileSystem(
-        region=region,
-        endpoint_override=endpoint,
-        connect_timeout=5,
-        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3),
+    config = Config(
+        connect_timeout=5, retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32
     )
-    return client, filesystem
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
 
 
 @functools.cache
@@ -314,21 +315,6 @@ def _key_parts(context: dg.InputContext | dg.OutputContext) -> list[str]:
     return ["storage", *context.get_identifier()]
 
 
-def partition_dirs(partition: str) -> str:
-    """Hive-style directories, which DuckDB, Athena, Spark and pyarrow datasets turn into columns."""
-    if isinstance(partition, dg.MultiPartitionKey):
-        items = sorted(partition.keys_by_dimension.items())
-    else:
-        items = [("partition", partition)]
-    return "/".join(f"{dimension}={quote(key, safe='')}" for dimension, key in items)
-
-
-def object_stem(root: str, key_parts: list[str], partition_dirs: str | None) -> str:
-    """Where a value goes, without its format's extension."""
-    path = "/".join([root, *key_parts])
-    return f"{path}/{partition_dirs}/{PARTITION_FILE}" if partition_dirs else path
-
-
 def _stem(root: str, context: dg.InputContext | dg.OutputContext, partition: str | None) -> str:
     dirs = partition_dirs(partition) if partition else None
     return object_stem(root, _key_parts(context), dirs)
@@ -339,19 +325,19 @@ def _legacy_path(root: str, context: dg.InputContext, partition: str | None) -> 
     return "/".join([root, *_key_parts(context), *([partition] if partition else [])])
 
 
-class _Store:
-    """One root and its versions; each input lists it once: one request for all partitions."""
+class _Listing:
+    """A store as one input sees it: listed once, one request for all partitions."""
 
-    def __init__(self, versions: LocalVersions | S3Versions, root: str) -> None:
-        self.versions, self.root = versions, root
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._files: set[str] | None = None
 
-    def files(self, context: dg.InputContext | dg.OutputContext, partition: str | None) -> set[str]:
+    def files(self, context: dg.InputContext, partition: str | None) -> set[str]:
         """Every object the value may be in: the asset's folder if partitioned, else its parent."""
         if self._files is None:
-            parts = _key_parts(context)
-            directory = "/".join([self.root, *(parts if partition else parts[:-1])])
-            self._files = self.versions.files(directory, recursive=bool(partition))
+            asset = object_stem(self.store.root, _key_parts(context), None)
+            directory = asset if partition else asset.rpartition("/")[0]
+            self._files = self.store.files(directory, recursive=bool(partition))
         return self._files
 
 
