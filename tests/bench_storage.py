@@ -95,16 +95,7 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
     stored = KEYS["shared"] + ".parquet"
     if variant == "floor":
-        import pyarrow.fs as pafs
-        import pyarrow.parquet as pq
-
-        data = client.get_object(Bucket=BUCKET, Key=stored)["Body"].read()
-        write, _, _ = median_timed(lambda: client.put_object(Bucket=BUCKET, Key=KEYS["floor"], Body=data))  # fmt: skip
-        del data
-        read, _, _ = median_timed(lambda: client.get_object(Bucket=BUCKET, Key=KEYS["floor"])["Body"].read())  # fmt: skip
-        s3 = pafs.S3FileSystem(endpoint_override=endpoint, region="eu-west-1")
-        pyarrow_read, _, _ = median_timed(lambda: pq.read_table(f"{BUCKET}/{stored}", filesystem=s3).to_pandas())  # fmt: skip
-        return {"write_s": write, "read_s": read, "pyarrow_read_s": pyarrow_read}
+        return floor(client, table(rows))
 
     if variant in ("shared", "baseline"):
         shared = importlib.import_module(io_manager_module(package))
@@ -145,22 +136,96 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     }
     if variant == "shared":
         result |= history(io_manager, dg.build_output_context(asset_key=key), frame, client, stored)
-    return result
+    return result | scale(shared, io_manager, endpoint, versions=1_000, partitions=500)
+
+
+def floor(client, frame) -> dict:
+    """The same work with nothing of ours: pyarrow encodes, boto3 puts; boto3 gets, pyarrow decodes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write() -> None:
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.Table.from_pandas(frame), sink)
+        client.put_object(Bucket=BUCKET, Key=KEYS["floor"], Body=sink.getvalue().to_pybytes())
+
+    def read():
+        body = client.get_object(Bucket=BUCKET, Key=KEYS["floor"])["Body"].read()
+        return pq.read_table(pa.BufferReader(body)).to_pandas(split_blocks=True, self_destruct=True)
+
+    write_s, _, _ = median_timed(write)
+    read_s, _, _ = median_timed(read)
+    return {"write_s": write_s, "read_s": read_s}
 
 
 def history(io_manager, output, frame, client, stored: str) -> dict:
     """After the timed writes, what a replaced version costs to keep and to roll back to."""
+    from argparse import Namespace
+
+    from dagster_team_platform import history
+
     io_manager.handle_output(output, frame)
     versions = client.list_object_versions(Bucket=BUCKET, Prefix=stored)["Versions"]
     replaced = [version for version in versions if not version["IsLatest"]]
-    store = io_manager.store(io_manager.base)
-    first = store.versions.versions([f"{BUCKET}/{stored}"])[-1]
-    rollback, _, _ = timed(lambda: store.versions.restore(first, run_id=""))
+    asset = "/".join(output.asset_key.path)
+    back = Namespace(asset=asset, partition=None, to=None, run=None, previous=True)
+    rollback, _, _ = timed(lambda: history.rollback(io_manager, back))
     return {
         "versions": len(versions),
         "retained_mib": sum(version["Size"] for version in replaced) / len(replaced) / 2**20,
         "rollback_s": rollback,
     }
+
+
+class Requests:
+    """The S3 requests a client makes, by operation."""
+
+    def __init__(self, client) -> None:
+        self.counts: dict[str, int] = {}
+        client.meta.events.register("before-call.s3.*", self.count)
+
+    def count(self, model, **_) -> None:
+        self.counts[model.name] = self.counts.get(model.name, 0) + 1
+
+    def measured(self, action) -> tuple[float, int]:
+        """Seconds and S3 requests of `action()`, made by this client (pyarrow's are not seen)."""
+        self.counts.clear()
+        seconds, _, _ = timed(action)
+        return seconds, sum(self.counts.values())
+
+
+def scale(shared, io_manager, endpoint: str, versions: int, partitions: int) -> dict:
+    """History of many versions, and reads of many partitions: seconds and requests."""
+    import dagster as dg
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    from dagster_team_platform import history
+
+    for number in range(versions):
+        context = dg.build_output_context(asset_key=["bench", "many"], run_id=f"run-{number}")
+        io_manager.handle_output(context, {"number": number})
+    client = shared._s3(None, endpoint)
+    requests = Requests(client[0] if isinstance(client, tuple) else client)
+    figures = {}
+    figures["history_s"], figures["history_requests"] = requests.measured(
+        lambda: history.history(io_manager, "bench/many", None)
+    )
+    keys = dg.StaticPartitionsDefinition([f"p{number:04}" for number in range(partitions)])
+    key = dg.AssetKey(["bench", "wide"])
+    for partition in keys.get_partition_keys():
+        output = dg.build_output_context(asset_key=key, partition_key=partition, asset_partitions_def=keys)  # fmt: skip
+        io_manager.handle_output(output, pa.table({"p": [partition]}))
+    every = dg.PartitionKeyRange(keys.get_first_partition_key(), keys.get_last_partition_key())
+    for name, annotation in [("eager", dict), ("lazy", ds.Dataset)]:
+        context = dg.build_input_context(
+            asset_key=key, asset_partitions_def=keys, asset_partition_key_range=every,
+            dagster_type=dg.PythonObjectDagsterType(annotation),
+        )  # fmt: skip
+        read = lambda: io_manager.load_input(context)  # noqa: E731
+        if name == "lazy":
+            read = lambda: io_manager.load_input(context).count_rows()  # noqa: E731
+        figures[f"{name}_s"], figures[f"{name}_requests"] = requests.measured(read)
+    return figures
 
 
 def venv_with(repo: Path, folder: Path) -> Path:
@@ -236,14 +301,17 @@ def report(rows: int, results: dict[str, dict]) -> None:
     for what in ["write_s", "read_s", "write_peak_x", "read_peak_x", "stored_mib"]:
         cells = [f"{column[what]:>20.2f}" if what in column else f"{'':>20}" for column in columns.values()]  # fmt: skip
         print(f"{what:<26}" + "".join(cells))
-    print(f"pyarrow's own read of the stored file: {floor['pyarrow_read_s']:.2f} s")
     for what in ["write_s", "read_s"]:
         print(
             f"{what}: x{shared[what] / floor[what]:.2f} of the boto3 floor, "
             f"x{shared[what] / pickled[what]:.2f} of pickle"
             + (f", x{shared[what] / baseline[what]:.2f} of before" if baseline else "")
         )
-    print(f"read_s: x{shared['read_s'] / floor['pyarrow_read_s']:.2f} of pyarrow's own read")
+    print("floors: pyarrow encoding to bytes + boto3 put; boto3 get + pyarrow decoding to pandas")
+    scaled = {"shared": shared} | ({"before": baseline} if baseline else {})
+    for what in ["history_s", "history_requests", "eager_s", "eager_requests", "lazy_s", "lazy_requests"]:  # fmt: skip
+        print(f"{what:<26}" + "".join(f"{name}={column[what]:.2f}  " for name, column in scaled.items()))  # fmt: skip
+    print("history: of 1,000 versions; eager, lazy: reads of 500 partitions; requests: boto3's")
     print(f"stored size: x{shared['stored_mib'] / pickled['stored_mib']:.2f} of pickle")
     print(
         f"history: {shared['versions']} versions after as many writes; each replaced one keeps "

@@ -29,7 +29,7 @@ TEMPLATE_DIR = (
 )
 
 
-def import_the_platform_package() -> None:
+def import_the_platform_package() -> Path:
     """Make the platform package team repos carry importable here, for its in-process tests.
 
     From a copy: importing writes __pycache__ next to the source, and every bake copies every
@@ -39,9 +39,11 @@ def import_the_platform_package() -> None:
     atexit.register(shutil.rmtree, copy, True)
     shutil.copytree(TEMPLATE / TEMPLATE_DIR / "vendor/dagster-team-platform/src", copy / "src")
     sys.path.insert(0, str(copy / "src"))
+    return copy / "src"
 
 
-import_the_platform_package()
+#: Where the tests import the platform package from; processes they start get it on PYTHONPATH.
+PLATFORM_SRC = import_the_platform_package()
 
 #: How a team's workflows run the platform package's template scripts: from its folder in the
 #: repository, before anything is installed.

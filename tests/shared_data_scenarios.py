@@ -70,7 +70,8 @@ def read(package: str, arguments: argparse.Namespace) -> dict:
 
         def count(params: dict, **_) -> None:
             start, end = params["Range"].removeprefix("bytes=").split("-")
-            fetched[params["Key"]] = fetched.get(params["Key"], 0) + int(end) - int(start) + 1
+            size = int(end) - int(start) + 1 if start else int(end)  # `-N`: the last N bytes
+            fetched[params["Key"]] = fetched.get(params["Key"], 0) + size
 
         boto3.setup_default_session()
         boto3.DEFAULT_SESSION.events.register("before-parameter-build.s3.GetObject", count)
@@ -98,11 +99,11 @@ def overlap(package: str, arguments: argparse.Namespace) -> dict:
     formats = importlib.import_module("dagster_team_platform.formats")
     io_manager = storage.shared_io_manager()
     store = io_manager.store(io_manager.base)
-    path = f"{store.root}/{package}/{arguments.name}.parquet"
+    stem = f"{store.root}/{package}/{arguments.name}"
 
     def publish(tag: int) -> str:
         table = formats.as_table(frame(arguments.rows, tag))
-        return store.versions.publish(path, lambda sink: formats.write_table(table, sink), "")
+        return store.publish(stem, "parquet", lambda sink: formats.write_table(table, sink), "").id
 
     first, landed = publish(1), []
 
@@ -112,7 +113,7 @@ def overlap(package: str, arguments: argparse.Namespace) -> dict:
             landed.append(publish(2))
         return pq.read_table(source).to_pandas()
 
-    value, version = store.versions.read(path, None, read_while_another_write_lands)
+    value, version = store.read(f"{stem}.parquet", None, read_while_another_write_lands)
     return {"first": first, "read": version, "tags": sorted(set(value["tag"].tolist()))}
 
 

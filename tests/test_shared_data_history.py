@@ -108,7 +108,7 @@ def upload_progress(env: dict[str, str], name: str) -> int:
         uploads = client.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", [])
         return sum(parts(client, key, upload["UploadId"]) for upload in uploads)
     shared = Path(env["DAGSTER_SHARED_STORAGE_DIR"]) / PREFIX
-    history = shared / "finance" / f".{name}.parquet.versions"
+    history = shared / "finance" / ".versions" / f"{name}@"
     partials = list(history.glob(".*.partial")) if history.is_dir() else []
     return sum(partial.stat().st_size for partial in partials) // (16 * 2**20)
 

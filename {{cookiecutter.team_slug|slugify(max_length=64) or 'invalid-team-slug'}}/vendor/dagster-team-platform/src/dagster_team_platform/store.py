@@ -93,6 +93,8 @@ class Unreadable(ValueError):
 class Store:
     """One root (a directory, or `bucket/prefix`) and the versioned values under it."""
 
+    PRUNE_EVERY = 1  # publishes between two prunings of a journal: each one lists all of it
+
     def __init__(self, root: str, history_days: int) -> None:
         self.root, self.history_days = root, history_days
 
@@ -109,12 +111,11 @@ class Store:
         """Publish `target` again as the newest version, if `expected` is still current."""
         stem = target.path.rpartition(".")[0]
         with self._locked(stem):
-            journal = self._journal(stem)
-            current = journal[0] if journal else None
+            current = self._newest(stem)
             if (current.id if current else None) != expected:
                 raise Superseded(current and replace(current, current=True))
             restored = self._restored(target)
-            return self._make_current(stem, target.kind, restored, "", target.id, journal)
+            return self._make_current(stem, target.kind, restored, "", target.id)
 
     def history(self, stem: str) -> list[Version]:
         """Every version of the value, every format, newest first; the first one is current.
@@ -135,11 +136,11 @@ class Store:
         raise VersionNotFound(path, version)
 
     def _make_current(
-        self, stem: str, kind: str, staged, run_id: str, restored_from: str, journal=None
+        self, stem: str, kind: str, staged, run_id: str, restored_from: str
     ) -> Version:
         """Under the value's lock: current, journaled, the other formats retired, history pruned."""
-        journal = self._journal(stem) if journal is None else journal
-        sequence = journal[0].sequence + 1 if journal else 1
+        newest = self._newest(stem)
+        sequence = newest.sequence + 1 if newest else 1
         path = f"{stem}.{kind}"
         version_id = self._commit(path, staged)
         published = Version(version_id, path, kind, _now(), run_id, restored_from, True, sequence)
@@ -148,14 +149,16 @@ class Store:
         for other in READ_ORDER:
             if other != kind:
                 self._remove(f"{stem}.{other}")
-        self._prune(stem, journal, published.published_at)
+        if sequence % self.PRUNE_EVERY == 0:
+            self._prune(stem, published.published_at)
         return published
 
-    def _prune(self, stem: str, journal: list[Version], now: datetime.datetime) -> None:
+    def _prune(self, stem: str, now: datetime.datetime) -> None:
         """Like the bucket's lifecycle rule: a version goes once replaced for the retention."""
         cutoff = now - datetime.timedelta(days=self.history_days)
-        replaced_at = [now] + [version.published_at for version in journal]
-        expired = [v for v, replaced in zip(journal, replaced_at, strict=False) if replaced < cutoff]
+        journal = self._journal(stem)
+        pairs = zip(journal, journal[1:], strict=False)
+        expired = [older for newer, older in pairs if newer.published_at < cutoff]
         if expired:
             self._forget(stem, expired)
 
@@ -163,6 +166,11 @@ class Store:
         """The journal's entries, newest first, from one listing of the history folder."""
         names = sorted(self._entry_names(history_dir(self.root, stem)))
         return [_parse(stem, name) for name in names]
+
+    def _newest(self, stem: str) -> Version | None:
+        """The journal's newest entry: the first name a listing returns."""
+        names = sorted(self._entry_names(history_dir(self.root, stem), first_only=True))
+        return _parse(stem, names[0]) if names else None
 
     # What each store implements.
     def _stage(self, path: str, write: Writer) -> Any: ...
@@ -174,7 +182,7 @@ class Store:
     def _remove(self, path: str) -> None: ...
     def _exists(self, path: str) -> bool: ...
     def _untracked(self, path: str) -> Version: ...
-    def _entry_names(self, history: str) -> list[str]: ...
+    def _entry_names(self, history: str, first_only: bool = False) -> list[str]: ...
     def _forget(self, stem: str, versions: list[Version]) -> None: ...
     def read(self, path: str, version: str | None, reader: Reader) -> tuple[Any, str]: ...
     def lazy_source(self, path: str, version: str | None) -> tuple[Any, Any]: ...
@@ -241,7 +249,7 @@ class LocalStore(Store):
         written = datetime.datetime.fromtimestamp(Path(path).stat().st_mtime, datetime.UTC)
         return Version(UNVERSIONED, path, path.rpartition(".")[2], written, "", "", True, 0)
 
-    def _entry_names(self, history: str) -> list[str]:
+    def _entry_names(self, history: str, first_only: bool = False) -> list[str]:
         try:
             return [name for name in os.listdir(history) if not name.startswith(".")]
         except FileNotFoundError:
@@ -291,6 +299,7 @@ class S3Store(Store):
 
     PART_BYTES = 16 * 2**20
     PARALLEL_PARTS = 4
+    PRUNE_EVERY = 64  # a journal's page of 1,000 names costs more than the rest of a publish
 
     def __init__(self, root: str, history_days: int, client) -> None:
         super().__init__(root, history_days)
@@ -377,11 +386,14 @@ class S3Store(Store):
         kind = path.rpartition(".")[2]
         return Version(_version_id(head), path, kind, head["LastModified"], "", "", True, 0)
 
-    def _entry_names(self, history: str) -> list[str]:
+    def _entry_names(self, history: str, first_only: bool = False) -> list[str]:
+        """One page, of two names (the lock sorts first), is enough for the newest entry."""
         bucket, prefix = _split(history + "/")
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix, Delimiter="/"
-        )
+        request = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/"}
+        if first_only:
+            pages = [self.client.list_objects_v2(**request, MaxKeys=2)]
+        else:
+            pages = self.client.get_paginator("list_objects_v2").paginate(**request)
         names = (item["Key"][len(prefix) :] for page in pages for item in page.get("Contents", []))
         return [name for name in names if not name.startswith(".")]
 
