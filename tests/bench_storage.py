@@ -221,9 +221,11 @@ def scale(shared, io_manager, endpoint: str, versions: int, partitions: int) -> 
             asset_key=key, asset_partitions_def=keys, asset_partition_key_range=every,
             dagster_type=dg.PythonObjectDagsterType(annotation),
         )  # fmt: skip
-        read = lambda: io_manager.load_input(context)  # noqa: E731
-        if name == "lazy":
-            read = lambda: io_manager.load_input(context).count_rows()  # noqa: E731
+
+        def read(context=context, lazy=name == "lazy") -> object:
+            loaded = io_manager.load_input(context)
+            return loaded.count_rows() if lazy else loaded
+
         figures[f"{name}_s"], figures[f"{name}_requests"] = requests.measured(read)
     return figures
 

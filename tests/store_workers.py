@@ -29,7 +29,7 @@ def publish(io_manager: SharedStorageIOManager, asset: str, count: int, worker: 
         context = dg.build_output_context(asset_key=asset.split("/"), run_id=f"w{worker}-{number}")
         try:
             io_manager.handle_output(context, value(worker, number, mode))
-        except Exception as error:  # counted, and shown: a run would fail here
+        except Exception as error:  # noqa: BLE001 -- counted, and shown: a run would fail here
             failures.append(f"{type(error).__name__}: {error}")
     return {"failures": len(failures), "errors": failures[:3]}
 
@@ -41,7 +41,9 @@ def write_stuck(io_manager: SharedStorageIOManager, asset: str) -> dict:
         time.sleep(3600)
 
     formats.write_table = stuck
-    io_manager.handle_output(dg.build_output_context(asset_key=asset.split("/")), value(0, 0, "table"))
+    io_manager.handle_output(
+        dg.build_output_context(asset_key=asset.split("/")), value(0, 0, "table")
+    )
     return {}
 
 

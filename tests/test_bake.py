@@ -49,11 +49,12 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "vendor/dagster-team-platform/src/dagster_team_platform/formats.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/history.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/io_manager.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/layout.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/settings.py",
+        "vendor/dagster-team-platform/src/dagster_team_platform/store.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/template_drift.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/template_state.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/template_update.py",
-        "vendor/dagster-team-platform/src/dagster_team_platform/versions.py",
     }
     if answers["deployment"] != "serverless":
         files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}

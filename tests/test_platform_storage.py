@@ -121,7 +121,7 @@ def test_partitions_are_hive_folders_that_load_one_by_one_or_together(shared: Pa
 def test_replaced_versions_expire_after_the_orgs_retention(shared: Path, monkeypatch) -> None:
     io_manager = SharedStorageIOManager(base=str(shared), team=TEAM, history_days=1)
     history = shared / TEAM / ".versions" / "orders@"
-    kept = lambda: [entry for entry in history.iterdir() if not entry.name.startswith(".")]  # noqa: E731
+    kept = lambda: [entry for entry in history.iterdir() if not entry.name.startswith(".")]
     for _ in range(2):
         dg.materialize([orders], resources={"io_manager": io_manager})
     assert len(kept()) == 2
