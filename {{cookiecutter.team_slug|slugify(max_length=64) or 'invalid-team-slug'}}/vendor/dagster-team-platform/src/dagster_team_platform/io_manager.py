@@ -97,7 +97,9 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
             _check_bucket(client, base.removeprefix(S3).partition("/")[0])
         return S3Store(base.removeprefix(S3), self.history_days, client)
 
-    def _find(self, context: dg.InputContext, partition: str | None, stores: list["_Listing"]) -> Any:
+    def _find(
+        self, context: dg.InputContext, partition: str | None, stores: list["_Listing"]
+    ) -> Any:
         """The store and path of the first format found under `base`, else under the fallback."""
         for listing in stores:
             stem = _stem(listing.store.root, context, partition)

@@ -27,6 +27,7 @@ import contextlib
 import datetime
 import fcntl
 import io
+import itertools
 import os
 import random
 import secrets
@@ -157,7 +158,7 @@ class Store:
         """Like the bucket's lifecycle rule: a version goes once replaced for the retention."""
         cutoff = now - datetime.timedelta(days=self.history_days)
         journal = self._journal(stem)
-        pairs = zip(journal, journal[1:], strict=False)
+        pairs = itertools.pairwise(journal)
         expired = [older for newer, older in pairs if newer.published_at < cutoff]
         if expired:
             self._forget(stem, expired)
