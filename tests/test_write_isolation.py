@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from conftest import bake_template
+from dagster_team_platform.store import S3Store
 from org import org_settings
 from s3_servers import moto_with_iam, s3_client
 
@@ -112,3 +113,22 @@ def test_only_the_owning_team_rolls_an_asset_back_and_every_team_reads_old_versi
         lambda: sales.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload)
     )
     assert allowed(lambda: finance.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload))
+
+
+def test_the_platforms_store_publishes_and_rolls_back_within_the_teams_own_rights(
+    team_clients,
+) -> None:
+    """The lock, the journal, retiring a format and a rollback: all under the team's prefix."""
+    root = f"{BUCKET}/{PREFIX}"
+    finance = S3Store(root, history_days=30, client=team_clients["finance"])
+    stem = f"{root}/finance/balances"
+    finance.publish(stem, "json", lambda sink: sink.write(b"[1]"), run_id="run-1")
+    finance.publish(stem, "parquet", lambda sink: sink.write(b"PAR1"), run_id="run-2")
+    versions = finance.history(stem)
+    assert [version.run_id for version in versions] == ["run-2", "run-1"]
+    finance.rollback(versions[1], expected=versions[0].id)
+    assert [version.kind for version in finance.history(stem)] == ["json", "parquet", "json"]
+    sales = S3Store(root, history_days=30, client=team_clients["sales"])
+    with pytest.raises(ClientError, match="AccessDenied"):
+        sales.publish(stem, "json", lambda sink: sink.write(b"[2]"), run_id="run-3")
+    assert len(sales.history(stem)) == 3  # every team reads the history
