@@ -95,7 +95,7 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
     stored = KEYS["shared"] + ".parquet"
     if variant == "floor":
-        return floor(client, table(rows))
+        return floor(client, table(rows), stored)
 
     if variant in ("shared", "baseline"):
         shared = importlib.import_module(io_manager_module(package))
@@ -141,8 +141,9 @@ def child(variant: str, rows: int, endpoint: str, package: str) -> dict:
     return result
 
 
-def floor(client, frame) -> dict:
-    """The same work with nothing of ours: pyarrow encodes, boto3 puts; boto3 gets, pyarrow decodes."""
+def floor(client, frame, stored: str) -> dict:
+    """The same work with nothing of ours: pyarrow encodes, boto3 puts; boto3 gets the object the
+    shared variant stored, pyarrow decodes it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -152,7 +153,7 @@ def floor(client, frame) -> dict:
         client.put_object(Bucket=BUCKET, Key=KEYS["floor"], Body=sink.getvalue().to_pybytes())
 
     def read():
-        body = client.get_object(Bucket=BUCKET, Key=KEYS["floor"])["Body"].read()
+        body = client.get_object(Bucket=BUCKET, Key=stored)["Body"].read()
         return pq.read_table(pa.BufferReader(body)).to_pandas(split_blocks=True, self_destruct=True)
 
     write_s, _, _ = median_timed(write)
