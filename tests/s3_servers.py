@@ -114,3 +114,14 @@ def moto_with_iam(unauthenticated_setup_calls: int) -> Iterator[str]:
     probe = partial(urllib.request.urlopen, f"{endpoint}/moto-api/data.json")
     with running([BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)], probe, env):
         yield endpoint
+
+
+class Requests:
+    """Every S3 request a boto3 client makes from now on, by operation."""
+
+    def __init__(self, client) -> None:
+        self.counts: dict[str, int] = {}
+        client.meta.events.register("before-call.s3.*", self.count)
+
+    def count(self, model, **_) -> None:
+        self.counts[model.name] = self.counts.get(model.name, 0) + 1

@@ -27,7 +27,7 @@ from dagster_team_platform import history, io_manager
 from dagster_team_platform.io_manager import SharedStorageIOManager
 from dagster_team_platform.layout import object_stem
 from dagster_team_platform.store import Superseded
-from s3_servers import CREDENTIALS, eventually, s3_client, seaweedfs
+from s3_servers import CREDENTIALS, Requests, eventually, s3_client, seaweedfs
 
 pytestmark = pytest.mark.e2e
 
@@ -275,17 +275,6 @@ def test_a_damaged_object_names_the_asset_its_uri_and_version(base: str) -> None
     assert f"ledger/orders version {version} at {uri} cannot be read as parquet" in str(
         failure.value.description
     )
-
-
-class Requests:
-    """Every S3 request the platform's client makes, by operation."""
-
-    def __init__(self, client) -> None:
-        self.counts: dict[str, int] = {}
-        client.meta.events.register("before-call.s3.*", self.count)
-
-    def count(self, model, **_) -> None:
-        self.counts[model.name] = self.counts.get(model.name, 0) + 1
 
 
 def test_history_and_reads_cost_pages_not_versions_or_partitions(s3, monkeypatch) -> None:
