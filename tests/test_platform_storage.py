@@ -182,6 +182,16 @@ def test_values_without_an_open_format_fail_naming_asset_type_and_formats(shared
     assert not (shared / TEAM).exists()
 
 
+def test_keys_that_collide_as_json_are_refused_naming_them(shared: Path) -> None:
+    message = (
+        f"{TEAM}/lookup returned a dict, which the shared storage cannot write in an open format "
+        """\\(the keys 1 and '1' are both "1" in JSON; give them distinct string keys\\)"""
+    )
+    with pytest.raises(dg.Failure, match=message):
+        materialize(shared, returning("lookup", {"codes": [{1: "a", "1": "b"}]}))
+    assert not (shared / TEAM / "lookup.json").exists()
+
+
 def test_a_missing_upstream_names_where_it_looked(shared: Path) -> None:
     with pytest.raises(dg.Failure, match=rf"{OTHER_TEAM}/orders is not stored under '{shared}'"):
         materialize(shared, OTHERS_ORDERS, Reader(OTHERS_ORDERS.key.path).asset)
