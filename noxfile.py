@@ -13,7 +13,9 @@ nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-TEST_REQUIREMENTS = nox.project.dependency_groups(PYPROJECT, "test")
+#: The tests' own tools, and the platform package from its folder: installed, as a team's build
+#: installs it, not imported from the source tree (which every bake copies into team repos).
+TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), "./dagster-team-platform"]
 # A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
 #: The default run in parts that share no test, which the template's CI runs side by side: each

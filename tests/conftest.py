@@ -1,6 +1,5 @@
 """Bake the template the way a team does, and load its hooks as modules for direct testing."""
 
-import atexit
 import functools
 import importlib.util
 import json
@@ -28,22 +27,6 @@ TEMPLATE_DIR = (
     "{{cookiecutter.team_slug|slugify(max_length=64) or 'invalid-team-slug'}}"  # what a team gets
 )
 
-
-def import_the_platform_package() -> Path:
-    """Make the platform package team repos carry importable here, for its in-process tests.
-
-    From a copy: importing writes __pycache__ next to the source, and every bake copies every
-    file of the template folder.
-    """
-    copy = Path(tempfile.mkdtemp(prefix="platform-package-"))
-    atexit.register(shutil.rmtree, copy, True)
-    shutil.copytree(TEMPLATE / TEMPLATE_DIR / "vendor/dagster-team-platform/src", copy / "src")
-    sys.path.insert(0, str(copy / "src"))
-    return copy / "src"
-
-
-#: Where the tests import the platform package from; processes they start get it on PYTHONPATH.
-PLATFORM_SRC = import_the_platform_package()
 
 #: How a team's workflows run the platform package's template scripts: from its folder in the
 #: repository, before anything is installed.
@@ -223,7 +206,7 @@ def commit_template_copy(repo: Path, history: bool = False) -> Path:
         git("rm", "-rq", ".", cwd=repo)
     else:
         git("init", "-q", "-b", "main", repo, cwd=repo.parent)
-    shutil.copytree(TEMPLATE, repo, ignore=NOT_THE_TEMPLATE, dirs_exist_ok=True)
+    shutil.copytree(TEMPLATE, repo, ignore=NOT_THE_TEMPLATE, dirs_exist_ok=True, symlinks=True)
     git("add", "-A", cwd=repo)
     git("commit", "-q", "--allow-empty", "-m", "v1", cwd=repo)
     return repo

@@ -86,7 +86,7 @@ def test_a_team_generates_from_the_forks_release(fork: Path, tmp_path: Path) -> 
 
 def test_an_invalid_org_stops_the_suite_with_one_message_per_problem(tmp_path: Path) -> None:
     template = tmp_path / "dagster-team-template"
-    shutil.copytree(TEMPLATE, template, ignore=NOT_THE_TEMPLATE)
+    shutil.copytree(TEMPLATE, template, ignore=NOT_THE_TEMPLATE, symlinks=True)
     buckets = {"Production": "globex-prod", "staging": "globex_staging"}
     write_org(template, GLOBEX | {"prod_deployment": "Production", "buckets": buckets})
     errors = (

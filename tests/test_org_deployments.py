@@ -18,7 +18,7 @@ from test_deploy_triggers import dispatch, plan, push, triggers
 
 def template_with(tmp_path: Path, **changes: object) -> Path:
     copy = tmp_path / "template"
-    shutil.copytree(TEMPLATE, copy, ignore=NOT_THE_TEMPLATE)
+    shutil.copytree(TEMPLATE, copy, ignore=NOT_THE_TEMPLATE, symlinks=True)
     write_org(copy, org_settings() | changes)
     return copy
 

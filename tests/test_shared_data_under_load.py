@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import PLATFORM_SRC
 from dagster_team_platform import history, io_manager
 from dagster_team_platform.io_manager import SharedStorageIOManager
 from dagster_team_platform.layout import object_stem
@@ -56,8 +55,7 @@ def base(request, tmp_path: Path, monkeypatch) -> str:
 
 
 def start(base: str, *arguments: str) -> subprocess.Popen:
-    env = os.environ | {"PYTHONPATH": str(PLATFORM_SRC)}
-    return subprocess.Popen([sys.executable, str(WORKERS), base, *arguments], env=env,
+    return subprocess.Popen([sys.executable, str(WORKERS), base, *arguments],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
