@@ -13,9 +13,10 @@ nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-#: The tests' own tools, and the platform package from its folder: installed, as a team's build
-#: installs it, not imported from the source tree (which every bake copies into team repos).
-TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), "./dagster-team-platform"]
+#: The platform package and the template tools, installed from their folders as a team's build
+#: installs them, never imported from the source tree (which every bake copies into team repos).
+UNITS = ["./dagster-team-platform", "./template-tools"]
+TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), *UNITS]
 # A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
 #: The default run in parts that share no test, which the template's CI runs side by side: each
@@ -138,7 +139,7 @@ def diagram_stamp(source: Path) -> str:
 @nox.session(default=False)
 def fleet(session: nox.Session) -> None:
     """Audit every team repo together: `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"), "./template-tools")
     session.run("python", "-m", "fleet", *(session.posargs or ["audit"]))
 
 

@@ -3,7 +3,6 @@
 import contextlib
 import functools
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -11,10 +10,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 from cookiecutter.environment import StrictEnvironment
 from jinja2 import FileSystemLoader, Template
+from template_tools import drift
 
 from fleet.facts import storage_constants
 
@@ -83,17 +82,6 @@ def commits_behind(template: Path, commit: str) -> int | None:
     return int(count) if count else None
 
 
-@functools.cache
-def drift_script(template: Path) -> ModuleType:
-    """The team repos' own drift check (template-owned, plain Python), imported from the template."""
-    package = template_folder(template) / "vendor/dagster-team-platform/src/dagster_team_platform"
-    path = package / "template_drift.py"
-    spec = importlib.util.spec_from_file_location("template_drift", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def stdout_to_stderr() -> Iterator[None]:
     """Send what subprocesses print to stderr, keeping stdout for the report (and --json)."""
@@ -114,7 +102,6 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
     Renders the template at the repository's recorded commit, once per commit and answers: a
     render takes seconds, so renders are kept in `cache` between runs.
     """
-    script = drift_script(template)
     cache = cache / _digest(str(template.resolve()))  # one template's history never answers
     cache.mkdir(parents=True, exist_ok=True)  # for another's
     folder = cache / _digest([commit, answers])
@@ -126,9 +113,9 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         with stdout_to_stderr():  # the post-generation hook may print its "Next:" steps
-            rendered = script.render(clone, commit, answers, folder)
+            rendered = drift.render(clone, commit, answers, folder)
         (folder / "done").write_text(rendered.relative_to(folder).as_posix())
-    return script.drift(repo, folder / (folder / "done").read_text())
+    return drift.drift(repo, folder / (folder / "done").read_text())
 
 
 def _digest(value: object) -> str:

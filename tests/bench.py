@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench_storage
-from conftest import PLATFORM_PATH, commit_template_copy, fake_gh, git, repo_env
+from conftest import TOOLS_PATH, commit_template_copy, fake_gh, git, repo_env
 from uv import find_uv_bin
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -92,8 +92,8 @@ def update_seconds(remote: Path, repeats: int) -> float:
                 "FAKE_GH_STATE": str(work / "gh.json"),
             }
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "dagster_team_platform.template_update"],
-                           cwd=work / "runner", env=env | PLATFORM_PATH, check=True,
+            subprocess.run([sys.executable, "-m", "template_tools.update"],
+                           cwd=work / "runner", env=env | TOOLS_PATH, check=True,
                            capture_output=True)  # fmt: skip
             times.append(time.perf_counter() - start)
     return statistics.median(times)

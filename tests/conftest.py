@@ -28,9 +28,9 @@ TEMPLATE_DIR = (
 )
 
 
-#: How a team's workflows run the platform package's template scripts: from its folder in the
-#: repository, before anything is installed.
-PLATFORM_PATH = {"PYTHONPATH": "vendor/dagster-team-platform/src"}
+#: How a team's workflows run the template tools: from their folder in the repository, before
+#: anything is installed.
+TOOLS_PATH = {"PYTHONPATH": "vendor/template-tools/src"}
 
 #: What a template checkout holds besides the template: git, environments, caches, bakes.
 NOT_THE_TEMPLATE = shutil.ignore_patterns(
@@ -38,9 +38,9 @@ NOT_THE_TEMPLATE = shutil.ignore_patterns(
 )
 
 
-def platform_script(name: str) -> tuple[str, str, str]:
-    """The command that runs one of the platform package's template scripts, with PLATFORM_PATH."""
-    return (sys.executable, "-m", f"dagster_team_platform.{name}")
+def template_tool(name: str) -> tuple[str, str, str]:
+    """The command that runs one of the template tools (`state`, `drift`, `update`), with TOOLS_PATH."""
+    return (sys.executable, "-m", f"template_tools.{name}")
 
 
 Bake = Callable[..., Path]

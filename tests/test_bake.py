@@ -52,9 +52,11 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "vendor/dagster-team-platform/src/dagster_team_platform/layout.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/settings.py",
         "vendor/dagster-team-platform/src/dagster_team_platform/store.py",
-        "vendor/dagster-team-platform/src/dagster_team_platform/template_drift.py",
-        "vendor/dagster-team-platform/src/dagster_team_platform/template_state.py",
-        "vendor/dagster-team-platform/src/dagster_team_platform/template_update.py",
+        "vendor/template-tools/pyproject.toml",
+        "vendor/template-tools/src/template_tools/__init__.py",
+        "vendor/template-tools/src/template_tools/drift.py",
+        "vendor/template-tools/src/template_tools/state.py",
+        "vendor/template-tools/src/template_tools/update.py",
     }
     if answers["deployment"] != "serverless":
         files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}

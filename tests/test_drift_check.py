@@ -1,4 +1,4 @@
-"""The team CI's drift check (the platform package's template_drift) and the documented link command,
+"""The team CI's drift check (the template tools' drift) and the documented link command,
 on repositories made with real cruft and cookiecutter from a real git template.
 """
 
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    PLATFORM_PATH,
+    TOOLS_PATH,
     cli,
     commit_template_copy,
     git,
     link_as_documented,
-    platform_script,
     run_in_repo,
+    template_tool,
 )
 from org import org_settings
 
@@ -49,9 +49,7 @@ def repo(created: Path, tmp_path: Path) -> Path:
 
 
 def drift(repo: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return run_in_repo(
-        repo, *platform_script("template_drift"), env=PLATFORM_PATH | (env or {}), check=False
-    )
+    return run_in_repo(repo, *template_tool("drift"), env=TOOLS_PATH | (env or {}), check=False)
 
 
 def edit(path: Path, old: str, new: str) -> None:

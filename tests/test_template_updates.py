@@ -9,19 +9,20 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    PLATFORM_PATH,
     TEMPLATE_DIR,
+    TOOLS_PATH,
     add_a_prompt_with_a_default,
     cli,
     commit_template_copy,
     git,
-    platform_script,
     run_in_repo,
     snapshot,
+    template_tool,
     write_org,
 )
-from dagster_team_platform import template_state, template_update
 from org import org_settings
+from template_tools import state as template_state
+from template_tools import update as template_update
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +89,7 @@ def team_owned(repo: Path) -> dict[str, bytes]:
 
 def half_merged(repo: Path) -> subprocess.CompletedProcess:
     """CI's first step in the team repo: nothing half-merged (the team's tests run it too)."""
-    return run_in_repo(repo, *platform_script("template_state"), env=PLATFORM_PATH, check=False)
+    return run_in_repo(repo, *template_tool("state"), env=TOOLS_PATH, check=False)
 
 
 def test_an_update_changes_template_files_and_keeps_team_files(tmp_path: Path) -> None:

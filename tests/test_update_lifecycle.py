@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import (
-    PLATFORM_PATH,
     TEMPLATE_DIR,
+    TOOLS_PATH,
     add_a_prompt_with_a_default,
     cli,
     commit_template_copy,
     git,
     on_a_runner,
-    platform_script,
     run_in_repo,
+    template_tool,
     write_org,
 )
 from org import org_settings
@@ -83,11 +83,11 @@ def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess
     env = (
         on_a_runner(world.gh_state, token)
         | {"FAKE_GH_GITHUB_TOKEN": GITHUB_TOKEN}
-        | PLATFORM_PATH
+        | TOOLS_PATH
         | extra
     )
     return subprocess.run(
-        platform_script("template_update"),
+        template_tool("update"),
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -111,15 +111,15 @@ def team_ci(world: World, repo: Path, lint: bool = True) -> None:
     checkout, and Dagster is not compiled to bytecode again for each.
     """
     env = {"UV_PROJECT_ENVIRONMENT": str(world.venv)}
-    run_in_repo(repo, *platform_script("template_state"), env=PLATFORM_PATH)
+    run_in_repo(repo, *template_tool("state"), env=TOOLS_PATH)
     run_in_repo(repo, "uv", "sync", "--locked", "--quiet", env=env)
     if lint:
         run_in_repo(repo, "uv", "run", "--no-sync", "pre-commit", "run", "--all-files", env=env)
     run_in_repo(repo, "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env)
     checks = run_in_repo(repo, "uv", "run", "--no-sync", "bash", "ci/team-checks.sh", env=env)
     assert checks.stdout == f"{TEAM_CHECK_SAYS}\n"
-    drift = ["uv", "run", "--no-project", "--with", "cookiecutter==2.7.1", "python", "-m"]
-    run_in_repo(repo, *drift, "dagster_team_platform.template_drift", env=PLATFORM_PATH)
+    drift = ["uv", "run", "--no-project", "--with", "./vendor/template-tools", "python", "-m"]
+    run_in_repo(repo, *drift, "template_tools.drift")
 
 
 def pulls(world: World) -> list[dict]:
@@ -344,7 +344,7 @@ def test_a_storage_change_not_merged_yet_fails_the_drift_check(world: World) -> 
     release(world.template, "Rename the prod bucket, move region")
 
     main = checkout(world, "main")
-    drift = run_in_repo(main, *platform_script("template_drift"), env=PLATFORM_PATH, check=False)
+    drift = run_in_repo(main, *template_tool("drift"), env=TOOLS_PATH, check=False)
     assert drift.returncode == 1
     assert "ERROR: src/sales_analytics/storage.py differs from the org's current template" in (
         drift.stderr
@@ -376,7 +376,7 @@ def test_a_conflict_fails_ci_first_with_our_message(world: World) -> None:
     left = r"^- pyproject\.toml(: conflict markers|\.rej: a hunk the update could not apply)$"
     assert re.search(left, pulls(world)[-1]["body"], re.MULTILINE)
     branch = checkout(world, "template-update")
-    state = run_in_repo(branch, *platform_script("template_state"), env=PLATFORM_PATH, check=False)
+    state = run_in_repo(branch, *template_tool("state"), env=TOOLS_PATH, check=False)
     assert state.returncode == 1
     assert state.stderr.startswith("ERROR: pyproject.toml")
     assert "A template update did not apply cleanly. Merge each rejected hunk" in state.stderr

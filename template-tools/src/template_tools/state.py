@@ -4,7 +4,7 @@ Template-owned: `cruft update` replaces this file; changes go to the platform te
 
 `cruft update` reports success even when hunks did not apply: it leaves conflict markers,
 `*.rej`/`*.orig` files, or a file that no longer parses. CI runs this first, before anything is
-installed (with `PYTHONPATH=vendor/dagster-team-platform/src`), so the team reads this
+installed (with `PYTHONPATH=vendor/template-tools/src`), so the team reads this
 explanation instead of a TOML error from uv. The team's tests run it too.
 """
 

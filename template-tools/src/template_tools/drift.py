@@ -6,7 +6,7 @@ Renders the template with this repository's answers, at the commit it was last u
 at the template's current commit, and compares. Unlike `cruft diff` it also sees deleted files,
 template-owned paths added to `[tool.cruft] skip`, the template's entries in pyproject.toml, and
 storage settings the org has changed since. CI runs it; run it locally from the repository's root
-with `uv run --with cookiecutter==2.7.1 python -m dagster_team_platform.template_drift`.
+with `uv run --no-project --with ./vendor/template-tools python -m template_tools.drift`.
 """
 
 import fnmatch
@@ -190,7 +190,7 @@ def main() -> int:
             f"ERROR: {name} differs from the org's current template ({latest[:12]}): the shared "
             "storage settings changed since this repository's last update "
             f"({recorded[:12]}). Merge the open template-update pull request, or run "
-            "`uv run python -m dagster_team_platform.template_update`.",
+            "`PYTHONPATH=vendor/template-tools/src python3 -m template_tools.update`.",
             file=sys.stderr,
         )
     if problems or outdated:

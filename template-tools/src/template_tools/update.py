@@ -3,8 +3,8 @@
 Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
 
 The weekly Template update workflow runs this; run it locally from the repository's root with
-`uv run python -m dagster_team_platform.template_update` (needs git, gh, uv; uses your own gh
-login).
+`PYTHONPATH=vendor/template-tools/src python3 -m template_tools.update` (needs git, gh, uv;
+uses your own gh login).
 It continues the update branch instead of recreating it, so hand-merged conflicts and commits
 people pushed there are never lost, refreshes uv.lock with the update, and fails loudly when
 GitHub refuses the pull request instead of going green without one.
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster_team_platform import template_state
+from template_tools import state
 
 #: One entry of a TOML list of strings on its own line, like `    "dagster",` in dependencies.
 ENTRY = re.compile(r'^\s+"[^"\n]+",?\s*$')
@@ -85,8 +85,8 @@ def apply_template() -> list[str]:
     print(updated.stdout.strip().splitlines()[-1] if updated.stdout.strip() else "")
     merge_list_entries(Path("pyproject.toml"))
     if "pyproject.toml" in git("diff", "--name-only", "--diff-filter=U").stdout.split():
-        git("add", "pyproject.toml")  # resolved above, or still marked for template_state
-    problems = template_state.problems(Path.cwd())
+        git("add", "pyproject.toml")  # resolved above, or still marked for the state check
+    problems = state.problems(Path.cwd())
     if not problems:
         run("uv", "lock")
     return problems
@@ -153,8 +153,8 @@ def place_rejected_entries(path: Path, rejected: str) -> bool:
 
 def changelog() -> str:
     """Where the team reads what changed and why: the template's CHANGELOG at the new commit."""
-    state = json.loads(Path(".cruft.json").read_text())
-    url, commit = state["template"].removesuffix(".git"), state["commit"]
+    linked = json.loads(Path(".cruft.json").read_text())
+    url, commit = linked["template"].removesuffix(".git"), linked["commit"]
     if url.startswith("https://"):
         return f" What changed and why: {url}/blob/{commit}/CHANGELOG.md"
     return f" What changed and why: CHANGELOG.md in {url} at {commit}"
@@ -165,7 +165,7 @@ def pull_request_body(problems: list[str]) -> str:
     if problems:
         listed = "\n".join(f"- {problem}" for problem in problems)
         body += (
-            f"\n\nNot applied cleanly:\n\n{listed}\n\n{template_state.HOW_TO_FIX} Commit your "
+            f"\n\nNot applied cleanly:\n\n{listed}\n\n{state.HOW_TO_FIX} Commit your "
             f"merge to this branch: the next run continues from it. Then run `uv lock`."
         )
     return body

@@ -1,0 +1,6 @@
+"""Keep a team repository in step with the org's template, apart from the code it deploys.
+
+Template-owned: `cruft update` replaces this file; changes go to the platform team's template.
+`state` (half-merged updates), `update` (the weekly pull request) and `drift` (template-owned
+files that differ from the template) each run as `python -m template_tools.<name>`.
+"""
