@@ -12,7 +12,16 @@ from fleet.sources import SourceError
 
 SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 PLATFORM = "vendor/dagster-team-platform"
-STORAGE_CONSTANTS = ("BUCKETS", "BRANCH_BASE", "PREFIX", "BRANCH_PREFIX", "REGION", "LOCAL_DIR")
+#: Every setting storage.py gives the platform's StorageSettings, retention included.
+STORAGE_CONSTANTS = (
+    "BUCKETS",
+    "BRANCH_BASE",
+    "PREFIX",
+    "BRANCH_PREFIX",
+    "REGION",
+    "LOCAL_DIR",
+    "HISTORY_DAYS",
+)
 
 
 @dataclass

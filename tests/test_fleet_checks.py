@@ -1,12 +1,14 @@
 """Each fleet check alone, on repositories described in memory (the real fleet: test_fleet.py)."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+from dagster_team_platform.settings import StorageSettings
 
 from fleet import checks
 from fleet.asset_keys import AssetsUnknown, asset_keys
-from fleet.facts import Repo, read_repo, storage_constants
+from fleet.facts import STORAGE_CONSTANTS, Repo, read_repo, storage_constants
 from fleet.sources import SourceError, read_manifest
 
 
@@ -44,6 +46,19 @@ def test_storage_compares_every_constant() -> None:
     team.storage = storage_constants('BUCKETS = {"prod": "x"}\nPREFIX = "p"\n')
     found = checks.storage([team], lambda _: {"BUCKETS": {"prod": "y"}, "PREFIX": "p"})
     assert [f.message.split(",")[0] for f in found] == ["storage.py sets BUCKETS = {'prod': 'x'}"]
+
+
+def test_storage_compares_the_retention_too() -> None:
+    team = repo("a")
+    team.storage = storage_constants('PREFIX = "p"\nHISTORY_DAYS = 7\n')
+    found = checks.storage([team], lambda _: {"PREFIX": "p", "HISTORY_DAYS": 30})
+    assert [f.message.split(",")[0] for f in found] == ["storage.py sets HISTORY_DAYS = 7"]
+
+
+def test_every_setting_the_platform_takes_is_a_checked_constant() -> None:
+    """What storage.py passes to StorageSettings, the fleet compares: nothing slips past it."""
+    settings = {field.name.upper() for field in dataclasses.fields(StorageSettings)}
+    assert settings - {"TEAM"} == set(STORAGE_CONSTANTS)  # the team's own name differs by design
 
 
 def test_template_version() -> None:
