@@ -19,22 +19,24 @@ UNITS = ["./dagster-team-platform", "./template-tools"]
 TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), *UNITS]
 # A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
-#: The default run in parts that share no test, which the template's CI runs side by side: each
-#: test is in exactly one (tests/test_tiers.py checks it). `fast` needs no generated venv, server
-#: or daemon: it is the edit loop.
+#: The default run in parts, by folder, which the template's CI runs side by side: each test file
+#: is in exactly one (tests/unit/test_tiers.py checks it). `fast` needs no generated venv, server
+#: or daemon: it is the edit loop. tests/image has a session of its own.
 PARTS = {
-    "fast": "not (e2e or generated or executable or slow or image)",
-    "e2e": "e2e and not (slow or image)",
-    "generated": "generated and not (e2e or slow or image)",
-    "executable": "executable and not (e2e or generated or slow or image)",
+    "fast": ["tests/unit", "tests/fleet", "dagster-team-platform/tests"],
+    "e2e": ["tests/e2e"],
+    "generated": ["tests/generated"],
+    "executable": ["tests/executable"],
 }
+DEFAULT_RUN = [folder for folders in PARTS.values() for folder in folders]
+NOT_SLOW = ("-m", "not slow")  # the fork's repeat of the suite: `nox -s slow`
 
 
 @nox.session(default=False)
 def org(session: nox.Session) -> None:
     """Check the org settings in templates/org.jinja, in seconds, before the full suite."""
     session.install("jinja2==3.1.6")
-    session.run("python", "tests/org.py")
+    session.run("python", "tests/support/org.py")
 
 
 @nox.session
@@ -42,10 +44,10 @@ def tests(session: nox.Session) -> None:
     """Every test: bakes, hooks and rules; generated repos in fresh venvs; real servers; updates.
 
     Four workers on two cores: most of an end-to-end test's time is spent waiting on servers,
-    sensors and uv. `-- -m e2e` (or `generated`, `executable`) runs one kind alone.
+    sensors and uv. `-- tests/e2e` (or another folder, or file) runs those alone.
     """
     session.install(*TEST_REQUIREMENTS)
-    selection = session.posargs or ["-m", "not slow and not image"]
+    selection = session.posargs or [*NOT_SLOW, *DEFAULT_RUN]
     session.run("pytest", "--numprocesses", "4", "--durations", "15", *selection)
 
 
@@ -53,7 +55,7 @@ def tests(session: nox.Session) -> None:
 def fast(session: nox.Session) -> None:
     """The edit loop: bakes, hooks, rules and the platform package in-process, in under a minute."""
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", "--numprocesses", "2", "-m", PARTS["fast"], *session.posargs)
+    session.run("pytest", "--numprocesses", "2", *PARTS["fast"], *session.posargs)
 
 
 @nox.session(default=False)
@@ -61,7 +63,7 @@ def fast(session: nox.Session) -> None:
 def part(session: nox.Session, name: str) -> None:
     """One heavy part of the default run, as one of the template's CI jobs: `nox -s "part(e2e)"`."""
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", "--numprocesses", "4", "--durations", "15", "-m", PARTS[name])
+    session.run("pytest", "--numprocesses", "4", "--durations", "15", *NOT_SLOW, *PARTS[name])
 
 
 @nox.session(default=False)
@@ -78,7 +80,7 @@ def image(session: nox.Session) -> None:
     Needs root and `apt-get install buildah debootstrap`; the base images are made locally.
     """
     session.install(*TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "image", *session.posargs)
+    session.run("pytest", *(session.posargs or ["tests/image"]))
 
 
 @nox.session
@@ -160,5 +162,6 @@ def bench(session: nox.Session) -> None:
     `nox -s bench -- --repeats 5 --rows 10000000`; `--only storage` or `--only template`.
     """
     session.install(*TEST_REQUIREMENTS, "create-dagster==1.13.27")
-    session.run("python", "tests/bench.py", *session.posargs)
-    session.run("python", "tests/bench_fleet.py")
+    support = {"PYTHONPATH": "tests"}  # the tests' support package: baking, servers, git
+    session.run("python", "bench/bench.py", *session.posargs, env=support)
+    session.run("python", "bench/bench_fleet.py", env=support)

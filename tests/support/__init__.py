@@ -1,0 +1,1 @@
+"""What the tests share: baking and running team repos, real servers, the org's settings."""

@@ -1,0 +1,192 @@
+"""The org settings as the templates see them, and the rules they must follow.
+
+The platform team edits templates/org.jinja once after forking. Those values are not answers, so
+no hook can check them: this module does, with messages in the hook's style, one per problem.
+Run it alone after an edit (`uvx nox -s org`, or `python tests/support/org.py` with jinja2
+installed); the template's tests also refuse to start while the settings break a rule.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader
+
+TEMPLATE = Path(__file__).resolve().parents[2]
+ORG_FILE = "templates/org.jinja"
+KEYS = (
+    "organization",
+    "github_organization",
+    "prod_deployment",
+    "staging_deployment",
+    "buckets",
+    "storage_prefix",
+    "region",
+    "local_storage_dir",
+    "storage_history_days",
+    "registry",
+)
+
+ORGANIZATION = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+GITHUB_ORGANIZATION = re.compile(r"[A-Za-z0-9](-?[A-Za-z0-9]){0,38}")
+DEPLOYMENT = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
+RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+STORAGE_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+# A registry host is what Docker itself treats as one: it has a '.' or a port, or is localhost.
+REGISTRY = re.compile(
+    r"(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)(:[0-9]+)?"
+    r"(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+)
+
+
+def org_settings(template: Path = TEMPLATE) -> dict:
+    """The `org` dict of a template checkout, read with Jinja exactly as the templates read it."""
+    loader = FileSystemLoader(template / "templates")
+    return Environment(loader=loader).get_template("org.jinja").module.org
+
+
+def deployments(org: dict) -> list[str]:
+    """The org's Dagster+ deployments: the keys of `buckets`, prod first."""
+    return sorted(org["buckets"], key=lambda name: name != org["prod_deployment"])
+
+
+def branch_deployments(org: dict, staging: bool = True) -> list[str]:
+    """A team's deployments besides prod, in the org's order; each deploys from its own branch."""
+    return [
+        name
+        for name in org["buckets"]
+        if name != org["prod_deployment"] and (staging or name != org["staging_deployment"])
+    ]
+
+
+def bucket_problems(name: str) -> list[str]:
+    """AWS's naming rules for general-purpose S3 buckets."""
+    if not (
+        isinstance(name, str)
+        and BUCKET.fullmatch(name)
+        and ".." not in name
+        and not IP_ADDRESS.fullmatch(name)
+        and not name.startswith(RESERVED_PREFIXES)
+        and not name.endswith(RESERVED_SUFFIXES)
+    ):
+        return [
+            f"buckets has {name!r}, which is not a valid S3 bucket name. Use 3 to 63 lowercase "
+            "letters, digits, '-' and '.', starting and ending with a letter or digit"
+        ]
+    return []
+
+
+def deployment_problems(org: dict) -> list[str]:
+    """Deployment names follow Dagster+'s rules, and each has exactly one bucket."""
+    problems = []
+    for name in org["buckets"]:
+        if not DEPLOYMENT.fullmatch(name):
+            problems.append(
+                f"buckets has a key {name!r}, which is not a Dagster+ deployment name. Use "
+                "lowercase letters, digits and single '-' (Dagster+ refuses '_' and capitals)"
+            )
+    for role in ("prod_deployment", "staging_deployment"):
+        name = org[role]
+        if (name or role == "prod_deployment") and name not in org["buckets"]:
+            problems.append(
+                f"{role} {name!r} has no bucket: the keys of buckets are the deployment names "
+                f"({', '.join(map(repr, org['buckets']))}). Add {name!r} to buckets or rename "
+                "the key to match"
+            )
+    return problems
+
+
+def org_problems(org: dict) -> list[str]:
+    """Every problem with the org settings, in the order of the file."""
+    missing = [key for key in KEYS if key not in org]
+    unknown = [key for key in org if key not in KEYS]
+    if missing or unknown:
+        return [
+            f"{key} is missing. Add it (see the docs' platform-team page)" for key in missing
+        ] + [f"{key} is not an org setting. Remove it" for key in unknown]
+    problems = []
+    if not ORGANIZATION.fullmatch(org["organization"]):
+        problems.append(
+            f"organization {org['organization']!r} is not a Dagster+ organisation name. Use the "
+            "name in your Dagster+ URL (<organization>.dagster.cloud): lowercase letters, "
+            "digits and '-'"
+        )
+    if not GITHUB_ORGANIZATION.fullmatch(org["github_organization"]):
+        problems.append(
+            f"github_organization {org['github_organization']!r} is not a GitHub organisation "
+            "name. Use the name in your GitHub URL (github.com/<organization>)"
+        )
+    problems += deployment_problems(org)
+    for bucket in org["buckets"].values():
+        problems += bucket_problems(bucket)
+    if len(set(org["buckets"].values())) != len(org["buckets"]):
+        problems.append(
+            "buckets gives two deployments the same bucket. Give each deployment its own bucket, "
+            "so staging runs can never overwrite production data"
+        )
+    if not STORAGE_PREFIX.fullmatch(org["storage_prefix"]):
+        problems.append(
+            f"storage_prefix {org['storage_prefix']!r} is not a plain S3 key prefix. Use "
+            "lowercase letters, digits, '-' and '_', with '/' between parts and none at the ends"
+        )
+    if not REGION.fullmatch(org["region"]):
+        problems.append(f"region {org['region']!r} is not an AWS region. Write it like us-east-1")
+    directory = org["local_storage_dir"]
+    if not directory.startswith(("/", "~/")) or "$" in directory or directory.endswith("/"):
+        problems.append(
+            f"local_storage_dir {directory!r} is not an absolute path. Start it with '/' or "
+            "'~/', without environment variables or a trailing '/'"
+        )
+    days = org["storage_history_days"]
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+        problems.append(
+            f"storage_history_days {days!r} is not a number of days. Write a whole number from 1 "
+            "to 3650: how long a replaced version of a shared asset stays restorable"
+        )
+    if not REGISTRY.fullmatch(org["registry"]):
+        problems.append(
+            f"registry {org['registry']!r} is not a registry reference. Write a host with a "
+            "'.' or a port, optionally followed by a path, without a scheme or tag, like "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com, ghcr.io/<github org> or docker.io/<org>"
+        )
+    return problems
+
+
+def owner_default_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
+    """cookiecutter.json cannot read this file, so its owner default repeats the GitHub org."""
+    owner = json.loads((template / "cookiecutter.json").read_text())["owner"]
+    if not owner.startswith(f"@{org['github_organization']}/"):
+        return [
+            f"The owner default in cookiecutter.json, {owner!r}, is not in github_organization "
+            f"{org['github_organization']!r}. Start it with '@{org['github_organization']}/'"
+        ]
+    return []
+
+
+def checkout_problems(template: Path = TEMPLATE) -> list[str]:
+    """Every problem with a checkout's org values: the org file, then what must agree with it."""
+    org = org_settings(template)
+    return org_problems(org) or owner_default_problems(org, template)
+
+
+def main() -> int:
+    found = checkout_problems()
+    if found:
+        print(f"{ORG_FILE} breaks the rules teams rely on:", file=sys.stderr)
+        print("".join(f"ERROR: {problem}.\n" for problem in found), file=sys.stderr, end="")
+        return 1
+    org = org_settings()
+    print(
+        f"{ORG_FILE} is valid: organization {org['organization']}, deployments "
+        f"{', '.join(deployments(org))}, region {org['region']}, registry {org['registry']}."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
