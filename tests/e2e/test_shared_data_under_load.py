@@ -104,7 +104,8 @@ def test_concurrent_writers_leave_one_current_version_and_never_fail(
     failures = sum(finished(writer)["failures"] for writer in writers)
     versions = storage(base).store(base).history(stem_of(base, asset))
     current = current_formats(base, asset)
-    print(f"\n{base.partition(':')[0] or 'local'} {mode}: {processes} processes x {each} "
+    where = "s3" if base.startswith("s3://") else "local"
+    print(f"\n{where} {mode}: {processes} processes x {each} "
           f"publishes, {failures} failed, {len(versions)} in history, current {current}")  # fmt: skip
     assert failures == 0
     assert len(versions) == processes * each
@@ -132,7 +133,8 @@ def test_a_rollback_racing_a_writer_replaces_only_the_version_it_inspected(base:
     versions = storage(base).store(base).history(stem_of(base, asset))
     by_sequence = {version.sequence: version for version in versions}
     rollbacks = [version for version in versions if version.restored_from]
-    print(f"\nrollbacks racing 60 publishes: {done} done, {refused} refused as superseded")
+    where = "s3" if base.startswith("s3://") else "local"
+    print(f"\n{where}: rollbacks racing 60 publishes: {done} done, {refused} refused as superseded")
     assert len(rollbacks) == done and done > 0
     for rolled in rollbacks:  # it restored the version just before the one it replaced
         assert by_sequence[rolled.sequence - 2].id == rolled.restored_from
