@@ -52,6 +52,10 @@ def base(request, tmp_path: Path, monkeypatch) -> str:
     return f"s3://{BUCKET}/t{time.monotonic_ns()}"
 
 
+def kind_of(base: str) -> str:
+    return "s3" if base.startswith("s3://") else "local"
+
+
 def start(base: str, *arguments: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(WORKERS), base, *arguments],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -104,8 +108,7 @@ def test_concurrent_writers_leave_one_current_version_and_never_fail(
     failures = sum(finished(writer)["failures"] for writer in writers)
     versions = storage(base).store(base).history(stem_of(base, asset))
     current = current_formats(base, asset)
-    where = "s3" if base.startswith("s3://") else "local"
-    print(f"\n{where} {mode}: {processes} processes x {each} "
+    print(f"\n{kind_of(base)} {mode}: {processes} processes x {each} "
           f"publishes, {failures} failed, {len(versions)} in history, current {current}")  # fmt: skip
     assert failures == 0
     assert len(versions) == processes * each
@@ -133,8 +136,9 @@ def test_a_rollback_racing_a_writer_replaces_only_the_version_it_inspected(base:
     versions = storage(base).store(base).history(stem_of(base, asset))
     by_sequence = {version.sequence: version for version in versions}
     rollbacks = [version for version in versions if version.restored_from]
-    where = "s3" if base.startswith("s3://") else "local"
-    print(f"\n{where}: rollbacks racing 60 publishes: {done} done, {refused} refused as superseded")
+    print(
+        f"\n{kind_of(base)}: rollbacks racing 60 publishes: {done} done, {refused} refused as superseded"
+    )
     assert len(rollbacks) == done and done > 0
     for rolled in rollbacks:  # it restored the version just before the one it replaced
         assert by_sequence[rolled.sequence - 2].id == rolled.restored_from
