@@ -142,6 +142,8 @@ def diagram_stamp(source: Path) -> str:
 def fleet(session: nox.Session) -> None:
     """Audit every team repo together: `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"), "./template-tools")
+    # Its upstream declarations only, which need PyYAML alone: no Dagster in the audit's venv.
+    session.install("--no-deps", "./dagster-team-platform")
     session.run("python", "-m", "fleet", *(session.posargs or ["audit"]))
 
 

@@ -160,13 +160,15 @@ def floor(client, frame, stored: str) -> tuple:
     return write, read
 
 
-def side_by_side(ours: tuple, floor: tuple, rounds: int = 5) -> dict:
-    """Ours and the floor in turn, in one process: the machine's drift hits both alike."""
+def side_by_side(ours: tuple, floor: tuple, rounds: int = 7) -> dict:
+    """Ours and the floor in turn, in one process, the writes then the reads, each round in the
+    other order: the machine's drift, and the store's work after a write, hit both alike."""
     times = {name: [] for name in ("paired_write_s", "paired_read_s", "floor_write_s", "floor_read_s")}  # fmt: skip
-    for _ in range(rounds):
-        for (write, read), prefix in ((ours, "paired_"), (floor, "floor_")):
-            times[f"{prefix}write_s"].append(timed(write)[0])
-            times[f"{prefix}read_s"].append(timed(read)[0])
+    for step, action in enumerate(("write", "read")):
+        for number in range(rounds):
+            turns = [(ours, "paired_"), (floor, "floor_")]
+            for actions, prefix in turns[:: -1 if number % 2 else 1]:
+                times[f"{prefix}{action}_s"].append(timed(actions[step])[0])
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -319,7 +321,7 @@ def report(rows: int, results: dict[str, dict]) -> None:
         )
     print("floors: pyarrow encoding to bytes + boto3 put; boto3 get + pyarrow decoding to pandas;")
     print(
-        f"timed in turn with ours, five rounds in one process (ours there: write "
+        f"timed in turn with ours, seven rounds in one process (ours there: write "
         f"{shared['paired_write_s']:.2f} s, read {shared['paired_read_s']:.2f} s)"
     )
     scaled = {"shared": shared} | ({"before": baseline} if baseline else {})

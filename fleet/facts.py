@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from dagster_team_platform import declarations
 
 from fleet.sources import SourceError
 
-SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 PLATFORM = "vendor/dagster-team-platform"
 #: Every setting storage.py gives the platform's StorageSettings, retention included.
 STORAGE_CONSTANTS = (
@@ -89,7 +89,7 @@ def _read_repo(name: str, path: Path) -> Repo:
         template_commit=cruft.get("commit"),
         storage=storage_constants((path / "src" / package / "storage.py").read_text()),
         assets=None,
-        upstreams=upstreams(defs / "upstreams.yaml"),
+        upstreams=upstreams(name, package, defs / "upstreams.yaml"),
         alert_policies=(load_yaml(path / "alert_policies.yaml") or {}).get("alert_policies") or [],
         platform_version=platform_version(path),
     )
@@ -141,20 +141,17 @@ def storage_constants(source: str) -> dict:
     return constants
 
 
-def upstreams(path: Path) -> list[dict]:
-    """defs/upstreams.yaml's entries, with the fail window in seconds."""
-    entries = (load_yaml(path) or {}).get("upstreams") or []
+def upstreams(name: str, package: str, path: Path) -> list[dict]:
+    """defs/upstreams.yaml's entries, read by the platform's own declarations module."""
+    try:
+        declared = declarations.as_json(declarations.load(package, path))
+    except declarations.UpstreamDeclarationError as error:
+        raise SourceError(f"{name}: {error} Fix it in the repository") from None
     return [
         {
-            "key": entry.get("key"),
-            "owner": entry.get("owner"),
-            "fail_after_seconds": seconds((entry.get("freshness") or {}).get("fail_after")),
+            "key": upstream["key"],
+            "owner": upstream["owner"],
+            "fail_after_seconds": (upstream["freshness"] or {}).get("fail_after_seconds"),
         }
-        for entry in entries
+        for upstream in declared
     ]
-
-
-def seconds(duration: dict | None) -> int | None:
-    if not duration:
-        return None
-    return int(duration["count"]) * SECONDS[duration["period"]]

@@ -4,9 +4,9 @@ Template-owned: `cruft update` replaces this file; changes go to the platform te
 
 Teams edit upstreams.yaml, never this file. The format is documented in the template's docs
 (cross-team.md) and in src/<package>/upstreams.schema.json. Nothing here imports Dagster, so
-fleet tooling can read any team's declarations with PyYAML alone:
-`python vendor/dagster-team-platform/src/dagster_team_platform/declarations.py FILE` prints them
-as JSON, or their problems.
+fleet tooling reads any team's declarations with PyYAML alone: the fleet audit imports this
+module, and `python vendor/dagster-team-platform/src/dagster_team_platform/declarations.py FILE`
+prints them as JSON, or their problems.
 """
 
 import difflib
