@@ -2,13 +2,15 @@
 
 cruft's update and diff, and the drift check, render the template into a fresh temporary folder
 to compare it with the repo, so the state file would be compared and the message would land in
-every update and CI log: do neither there. Never fails: pre_gen checked the answers.
+every update and CI log: do neither there. pre_gen checked the answers; this fails only when the
+template checkout lost its symbolic links, before anything is half-made.
 """
 
 import json
 import os
 import re
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -26,6 +28,13 @@ ABBREVIATIONS = {
 }
 #: What cookiecutter adds to the answers for this run only; cruft's state does not keep them.
 RUN_ONLY = ("_output_dir", "_repo_dir", "_checkout")
+#: The folders the template links from its top level. Git without symbolic links (Windows'
+#: default) checks a link out as a small text file holding its target instead.
+LINKED = ("vendor/dagster-team-platform/src", "vendor/template-tools/src")
+
+
+def lost_links() -> list[str]:
+    return [folder for folder in LINKED if not Path(folder).is_dir()]
 
 
 def template_folder() -> Path | None:
@@ -87,6 +96,16 @@ def rendered_for_comparison(project_dir: Path) -> bool:
     """cruft and the drift check render into a fresh tmpXXXXXXXX folder; people name theirs."""
     return re.fullmatch(r"tmp[a-z0-9_]{8}", project_dir.parent.name) is not None
 
+
+if lost_links():
+    print(
+        f"ERROR: {lost_links()[0]} is a file, not a folder: the template checkout holds its "
+        "symbolic links as plain files, as git does on Windows unless core.symlinks is on. "
+        "Generate from a checkout with links: WSL, macOS or Linux, or clone the template with "
+        "`git clone -c core.symlinks=true` (on Windows, with Developer Mode on).",
+        file=sys.stderr,
+    )
+    sys.exit(1)
 
 if not rendered_for_comparison(Path.cwd().resolve()):
     folder = template_folder()

@@ -126,3 +126,19 @@ def test_a_template_without_git_history_generates_and_says_it_is_not_linked(
         "for Sales Analytics, not linked for updates: the template was not a git checkout." in said
     )
     assert not (tmp_path / "out/sales-analytics/.cruft.json").exists()
+
+
+def test_a_checkout_without_symbolic_links_is_refused_and_leaves_nothing(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """Git on Windows checks links out as plain files unless core.symlinks is on."""
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", "-c", "core.symlinks=false", template_repo, checkout, cwd=tmp_path)
+    (tmp_path / "out").mkdir()
+    result = cli("cookiecutter", "--no-input", checkout, cwd=tmp_path / "out")
+    assert result.returncode != 0
+    assert (
+        "ERROR: vendor/dagster-team-platform/src is a file, not a folder: the template checkout "
+        "holds its symbolic links as plain files"
+    ) in result.stderr
+    assert list((tmp_path / "out").iterdir()) == []
