@@ -205,6 +205,17 @@ def daily(context: dg.AssetExecutionContext) -> pa.Table:
     return pa.table({"key": [context.partition_key]})
 
 
+REGIONS = dg.StaticPartitionsDefinition(["eu/west", "us"])
+DAYS_BY_REGION = dg.MultiPartitionsDefinition(
+    {"day": dg.StaticPartitionsDefinition(["2024-01-01"]), "region": REGIONS}
+)
+
+
+@dg.asset(key_prefix="ledger", partitions_def=DAYS_BY_REGION)
+def regional(context: dg.AssetExecutionContext) -> pa.Table:
+    return pa.table({"key": [context.partition_key]})
+
+
 def test_the_command_takes_dagster_partition_keys_and_lists_them_when_none_matches(
     base: str,
 ) -> None:
@@ -215,6 +226,9 @@ def test_the_command_takes_dagster_partition_keys_and_lists_them_when_none_match
     for partition in PARTITIONS:
         listed = history.history(storage(base), "ledger/daily", partition).splitlines()
         assert len(listed) == 2 and listed[0].endswith("<- current"), partition
+    dg.materialize([regional], partition_key="2024-01-01|eu/west", resources=resources)
+    for given in ("2024-01-01|eu/west", "day=2024-01-01/region=eu%2Fwest"):  # key, or its folders
+        assert len(history.history(storage(base), "ledger/regional", given).splitlines()) == 1
     with pytest.raises(history.Refused) as missing:
         history.history(storage(base), "ledger/daily", "a")
     assert "ledger/daily has no partition 'a'" in str(missing.value)
@@ -222,12 +236,14 @@ def test_the_command_takes_dagster_partition_keys_and_lists_them_when_none_match
 
 
 def test_folder_reads_by_other_tools_see_exactly_the_current_rows(tmp_path: Path) -> None:
-    """Three partitions written three times each, a killed writer's leftovers, a rollback."""
+    """Three partitions written three times each, a rollback, a killed writer's leftovers."""
     base = str(tmp_path / "shared")
     resources = {"io_manager": storage(base)}
     for _ in range(3):
         for partition in PARTITIONS[:3]:
             dg.materialize([daily], partition_key=partition, resources=resources)
+    back = Namespace(asset="ledger/daily", partition="a/b", to=None, run=None, previous=True)
+    history.rollback(storage(base), back)
     killed = start(base, "write-stuck", "ledger/orders")
     history_folder = tmp_path / "shared" / "ledger" / ".versions" / "orders@"
     eventually_true(lambda: any(history_folder.glob(".*.partial")))
