@@ -285,3 +285,10 @@ def test_the_script_names_the_problems_and_fails(tmp_path: Path, repo: Path) -> 
     )
     assert shown.returncode == 1
     assert "sales/orders belongs to this team. List only other teams' assets." in shown.stderr
+
+
+def test_the_hook_and_the_platform_accept_the_same_asset_keys(pre_gen: ModuleType) -> None:
+    """The hook cannot import the platform package, so the pattern has two copies: kept equal."""
+    from dagster_team_platform import declarations
+
+    assert pre_gen.ASSET_KEY.pattern == declarations.KEY.pattern
