@@ -110,7 +110,7 @@ def _located(io_manager: SharedStorageIOManager, asset: str, partition: str | No
     folder = object_stem(store.root, key_parts, None)
     with io_manager.explained_errors():
         stored = _partitions(store.files(folder, recursive=True), folder)
-    dirs = stored.get(partition) or next((d for d in stored.values() if d == partition), None)
+    dirs = stored.get(partition) or (partition if partition in stored.values() else None)
     if dirs is None:
         listed = ", ".join(sorted(stored)[:20]) + (", ..." if len(stored) > 20 else "")
         raise Refused(

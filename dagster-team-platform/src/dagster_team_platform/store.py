@@ -285,10 +285,10 @@ class LocalStore(Store):
         """The file of a version, by default the current one, and its id."""
         stem, _, kind = path.rpartition(".")
         if version is None:
-            journal = self._journal(stem)
-            if not journal or journal[0].kind != kind:  # written before the journal existed
+            newest = self._newest(stem)
+            if newest is None or newest.kind != kind:  # written before the journal existed
                 return path, UNVERSIONED
-            return str(self._file(journal[0])), journal[0].id
+            return str(self._file(newest)), newest.id
         return str(self._file(self.version(path, version))), version
 
     def _file(self, version: Version) -> Path:
