@@ -35,8 +35,8 @@ NOT_SLOW = ("-m", "not slow")  # the fork's repeat of the suite: `nox -s slow`
 @nox.session(default=False)
 def org(session: nox.Session) -> None:
     """Check the org settings in templates/org.jinja, in seconds, before the full suite."""
-    session.install("jinja2==3.1.6")
-    session.run("python", "tests/support/org.py")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "org"))
+    session.run("python", "-m", "fleet.org")
 
 
 @nox.session
@@ -164,6 +164,6 @@ def bench(session: nox.Session) -> None:
     `nox -s bench -- --repeats 5 --rows 10000000`; `--only storage` or `--only template`.
     """
     session.install(*TEST_REQUIREMENTS, "create-dagster==1.13.27")
-    support = {"PYTHONPATH": "tests"}  # the tests' support package: baking, servers, git
-    session.run("python", "bench/bench.py", *session.posargs, env=support)
-    session.run("python", "bench/bench_fleet.py", env=support)
+    root = {"PYTHONPATH": "."}  # testkit (baking, servers, git) and the fleet
+    session.run("python", "bench/bench.py", *session.posargs, env=root)
+    session.run("python", "bench/bench_fleet.py", env=root)

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bench_storage
-from support.repos import TOOLS_PATH, commit_template_copy, fake_gh, git, repo_env
 from uv import find_uv_bin
+
+from testkit.repos import TOOLS_PATH, commit_template_copy, fake_gh, git, repo_env
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from support.repos import commit_template_copy, git, run_in_repo
+from testkit.repos import commit_template_copy, git, run_in_repo
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

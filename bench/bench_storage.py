@@ -208,7 +208,7 @@ def scale(shared, io_manager, endpoint: str, versions: int, partitions: int) -> 
     for number in range(versions):
         context = dg.build_output_context(asset_key=["bench", "many"], run_id=f"run-{number}")
         io_manager.handle_output(context, {"number": number})
-    from support.s3_servers import Requests
+    from testkit.s3_servers import Requests
 
     client = shared._s3(None, endpoint)  # before the store layer: a client and a filesystem
     requests = Requests(client[0] if isinstance(client, tuple) else client)
@@ -251,7 +251,8 @@ def venv_with(repo: Path, folder: Path) -> Path:
 def baseline_repo(root: Path, ref: str) -> Path:
     """A team repo baked from the template as it was at `ref` in this checkout's history."""
     from cookiecutter.main import cookiecutter
-    from support.repos import TEMPLATE
+
+    from testkit.repos import TEMPLATE
 
     archive = subprocess.run(["git", "archive", ref], cwd=TEMPLATE, check=True,
                              capture_output=True).stdout  # fmt: skip
@@ -272,8 +273,8 @@ def warm_up(client) -> None:
 
 def main(rows: int, baseline: str | None = None) -> None:
     """Start SeaweedFS, make the venvs, and run each variant in a process of its own."""
-    from support.repos import TEMPLATE, bake_template
-    from support.s3_servers import CREDENTIALS, eventually, s3_client, seaweedfs
+    from testkit.repos import TEMPLATE, bake_template
+    from testkit.s3_servers import CREDENTIALS, eventually, s3_client, seaweedfs
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -11,59 +11,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from cookiecutter.environment import StrictEnvironment
-from jinja2 import FileSystemLoader, Template
 from template_tools import drift
 
 from fleet.facts import storage_constants
-
-TEMPLATE = Path(__file__).resolve().parents[1]
-
-
-def template_folder(template: Path) -> Path:
-    """The folder a team gets: the one whose name starts with `{{cookiecutter.team_slug`."""
-    return next(template.glob("{{cookiecutter.team_slug*"))
-
-
-@functools.cache
-def questions(template: Path) -> dict:
-    return json.loads((template / "cookiecutter.json").read_text())
-
-
-@functools.cache
-def compiled(template: Path, source: str) -> Template:
-    """A Jinja template in cookiecutter's environment, compiled once per run (compiling is slow)."""
-    folder = template_folder(template)
-    env = StrictEnvironment(
-        context={"cookiecutter": questions(template)},
-        keep_trailing_newline=True,
-        loader=FileSystemLoader([str(folder), str(template / "templates")]),
-    )
-    return env.get_template(source[1:]) if source.startswith("@") else env.from_string(source)
-
-
-def context(template: Path, answers: dict) -> dict:
-    """cookiecutter's context for these answers: each question's answer, else its default
-    rendered in order (as `cookiecutter --no-input` does), without rebuilding Jinja per team."""
-    values = {}
-    for key, default in questions(template).items():
-        if key in answers and not key.startswith("_"):
-            values[key] = answers[key]
-        elif isinstance(default, list):
-            values[key] = default[0]
-        elif isinstance(default, str):
-            values[key] = compiled(template, default).render(cookiecutter=values)
-        elif key != "__prompts__":
-            values[key] = default
-    return {"cookiecutter": values}
+from fleet.org import context, environment, template_folder
 
 
 def expected_storage(template: Path, answers: dict) -> dict:
     """The storage constants the current template renders for a team with these answers."""
     folder = template_folder(template)
     source = next(folder.glob("src/*/storage.py")).relative_to(folder).as_posix()
-    storage = compiled(template, f"@{source}")
-    return storage_constants(storage.render(**context(template, answers)))
+    storage = environment(template).get_template(source)
+    return storage_constants(storage.render(**context(answers, template)))
 
 
 def git(*args: str, cwd: Path) -> str:

@@ -1,4 +1,4 @@
-"""The tests' fixtures and session hooks; what tests share otherwise is in the support package.
+"""The tests' fixtures and session hooks; what tests share otherwise is in testkit/.
 
 Tests live in folders by tier: `unit` and `fleet` (with the platform package's own tests) need no
 generated venv, server or daemon; `generated`, `e2e`, `executable` and `image` do. noxfile.py's
@@ -13,9 +13,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from support.org import ORG_FILE, checkout_problems
-from support.repos import Bake, bake_template, commit_template_copy, load_hook
-from support.terminal import Terminal
+
+from fleet.org import ORG_FILE, checkout_problems
+from testkit.repos import Bake, bake_template, commit_template_copy, load_hook
+from testkit.terminal import Terminal
 
 SLOW_FOLDERS = {"e2e", "generated", "executable", "image"}
 

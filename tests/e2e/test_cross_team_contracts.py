@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.dagster_webserver import gql, wait_for
-from support.repos import IN_PROCESS_RUN, bake_template, repo_env, run_in_repo
-from support.s3_servers import free_port
+
+from testkit.dagster_webserver import gql, wait_for
+from testkit.repos import IN_PROCESS_RUN, bake_template, repo_env, run_in_repo
+from testkit.s3_servers import free_port
 
 REPOSITORY = "__repository__"
 ORDERS = ["finance", "orders"]

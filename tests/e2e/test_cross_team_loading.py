@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support.org import deployments, org_settings
-from support.repos import bake_template, run_in_repo
-from support.s3_servers import free_port, s3_client, seaweedfs
-from support.team_runs import in_dagster_plus, materialize, s3_value
+
+from fleet.org import org_settings, team_settings
+from testkit.repos import bake_template, run_in_repo
+from testkit.s3_servers import free_port, s3_client, seaweedfs
+from testkit.team_runs import in_dagster_plus, materialize, s3_value
 
 ORG = org_settings()
 PROD = ORG["prod_deployment"]
@@ -135,5 +136,5 @@ def test_an_unknown_deployment_fails_at_load_time_naming_the_known_ones(teams) -
     assert run.returncode != 0
     assert (
         "No shared storage for Dagster+ deployment 'sandbox'; known deployments: "
-        f"{', '.join(deployments(ORG))}" in run.stdout + run.stderr
+        f"{', '.join(team_settings({})['buckets'])}" in run.stdout + run.stderr
     )

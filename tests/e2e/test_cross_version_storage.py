@@ -15,9 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.org import org_settings
-from support.repos import IN_PROCESS, TEMPLATE, bake_template, run_in_repo
-from support.s3_servers import CREDENTIALS, s3_client, seaweedfs
+
+from fleet.org import org_settings
+from testkit.repos import IN_PROCESS, TEMPLATE, bake_template, run_in_repo
+from testkit.s3_servers import CREDENTIALS, s3_client, seaweedfs
 
 ORG = org_settings()
 BUCKET = ORG["buckets"][ORG["prod_deployment"]]

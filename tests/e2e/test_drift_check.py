@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.org import org_settings
-from support.repos import (
+
+from fleet.org import org_settings
+from testkit.repos import (
     TOOLS_PATH,
     cli,
     commit_template_copy,

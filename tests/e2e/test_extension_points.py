@@ -4,7 +4,8 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from support.repos import cli, commit_template_copy, git
+
+from testkit.repos import cli, commit_template_copy, git
 
 
 def team_checks_step(repo: Path) -> str:

@@ -6,7 +6,7 @@ Each test asserts what the screen shows, as the quick start tells a team to type
 import json
 import shlex
 
-from support.terminal import Terminal
+from testkit.terminal import Terminal
 
 SLUG_PROMPT = "[2/9] Team slug"
 

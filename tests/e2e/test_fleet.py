@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.org import deployments, org_settings
-from support.repos import (
+from uv import find_uv_bin
+
+from fleet.org import org_settings
+from testkit.repos import (
     TEMPLATE,
     TEMPLATE_DIR,
     cli,
@@ -25,7 +27,6 @@ from support.repos import (
     repo_env,
     run_in_repo,
 )
-from uv import find_uv_bin
 
 
 def fleet(*args: str | Path, cwd: Path = TEMPLATE, env: dict | None = None):
@@ -114,7 +115,7 @@ def fleet_repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     set_upstream_window(repos["support"], "finance/revenue", 26, "hour")
     edit(repos["marketing"] / "dagster_cloud.yaml", r'location_name: "marketing"',
          'location_name: "sales"')  # fmt: skip
-    prod_bucket = org_settings()["buckets"][deployments(org_settings())[0]]
+    prod_bucket = org_settings()["buckets"][org_settings()["prod_deployment"]]
     edit(repos["risk"] / "src/risk/storage.py", f'"{prod_bucket}"', '"rogue-bucket"')
     add_asset(repos["risk"], "collision", COLLIDING)
     with (repos["ops"] / ".github/workflows/ci.yml").open("a") as workflow:

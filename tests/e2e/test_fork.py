@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.other_org import GLOBEX
-from support.repos import (
+
+from testkit.other_org import GLOBEX
+from testkit.repos import (
     NOT_THE_TEMPLATE,
     TEMPLATE,
     cli,
@@ -48,7 +49,7 @@ def pytest_in(template: Path, basetemp: Path, *args: str) -> subprocess.Complete
 
 def test_the_org_check_accepts_the_forks_settings(fork: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "tests/support/org.py"],
+        [sys.executable, "-m", "fleet.org"],
         cwd=fork,
         capture_output=True,
         text=True,
@@ -114,7 +115,7 @@ def test_an_invalid_org_stops_the_suite_with_one_message_per_problem(tmp_path: P
     )
 
     check = subprocess.run(
-        [sys.executable, "tests/support/org.py"],
+        [sys.executable, "-m", "fleet.org"],
         cwd=template,
         capture_output=True,
         text=True,

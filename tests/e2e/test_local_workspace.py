@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.dagster_webserver import gql, wait_for
-from support.repos import TEMPLATE, bake_template, repo_env, run_in_repo
-from support.s3_servers import free_port
+
+from testkit.dagster_webserver import gql, wait_for
+from testkit.repos import TEMPLATE, bake_template, repo_env, run_in_repo
+from testkit.s3_servers import free_port
 
 PAGE = (TEMPLATE / "docs" / "quick-start.md").read_text()
 

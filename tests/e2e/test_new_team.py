@@ -15,9 +15,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from support.repos import add_a_prompt_with_a_default, commit_template_copy, git, run_steps
-from support.terminal import Terminal
 from uv import find_uv_bin
+
+from testkit.repos import add_a_prompt_with_a_default, commit_template_copy, git, run_steps
+from testkit.terminal import Terminal
 
 ALARMING = re.compile(r"warn|deprecat|supersed|error", re.IGNORECASE)
 # Its successor, `dg plus deploy start`, validates against Dagster+ itself: CI cannot run it.

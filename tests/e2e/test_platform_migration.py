@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support.org import org_settings
-from support.repos import (
+
+from fleet.org import org_settings
+from testkit.repos import (
     bake_template,
     cli,
     commit_template_copy,
@@ -27,8 +28,8 @@ from support.repos import (
     run_steps,
     write_org,
 )
-from support.s3_servers import seaweedfs
-from support.team_runs import PROD_BUCKET, in_dagster_plus, materialize, s3_value
+from testkit.s3_servers import seaweedfs
+from testkit.team_runs import PROD_BUCKET, in_dagster_plus, materialize, s3_value
 
 #: The template's last commit before the platform package: what teams have until they update.
 LAST_RELEASE = "2852005536e8c9d5c5d82358dcedf9d7d4c496b6"

@@ -18,14 +18,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.org import org_settings
-from support.repos import bake_template, repo_env, run_in_repo
-from support.s3_servers import eventually, free_port, running, s3_client, seaweedfs
-from support.team_runs import in_dagster_plus
+
+from fleet.org import org_settings
+from testkit.repos import bake_template, repo_env, run_in_repo
+from testkit.s3_servers import eventually, free_port, running, s3_client, seaweedfs
+from testkit.team_runs import in_dagster_plus
 
 ORG = org_settings()
 BUCKET, PREFIX = ORG["buckets"][ORG["prod_deployment"]], ORG["storage_prefix"]
-SCENARIOS = Path(__file__).parents[1] / "support" / "shared_data_scenarios.py"
+SCENARIOS = Path(__file__).parents[2] / "testkit" / "shared_data_scenarios.py"
 ROWS = 8_000_000  # about 128 MiB of Parquet: eight 16 MiB parts, interrupts well before the end
 
 

@@ -26,10 +26,11 @@ from dagster_team_platform import history, io_manager
 from dagster_team_platform.io_manager import SharedStorageIOManager
 from dagster_team_platform.layout import object_stem
 from dagster_team_platform.store import Superseded
-from support.s3_servers import CREDENTIALS, Requests, eventually, s3_client, seaweedfs
+
+from testkit.s3_servers import CREDENTIALS, Requests, eventually, s3_client, seaweedfs
 
 BUCKET = "shared-data"
-WORKERS = Path(__file__).parents[1] / "support" / "store_workers.py"
+WORKERS = Path(__file__).parents[2] / "testkit" / "store_workers.py"
 FORMATS = ("parquet", "json", "pickle")
 
 

@@ -8,8 +8,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from support.org import org_settings
-from support.repos import (
+from template_tools import state as template_state
+from template_tools import update as template_update
+
+from fleet.org import org_settings
+from testkit.repos import (
     TEMPLATE_DIR,
     TOOLS_PATH,
     add_a_prompt_with_a_default,
@@ -21,8 +24,6 @@ from support.repos import (
     template_tool,
     write_org,
 )
-from template_tools import state as template_state
-from template_tools import update as template_update
 
 NEW_REGION = "ap-south-2" if org_settings()["region"] != "ap-south-2" else "ca-west-1"
 CHECKOUT_V701 = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"

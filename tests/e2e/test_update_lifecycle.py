@@ -1,7 +1,7 @@
 """One team repo's life under template updates, as GitHub runs them with its default settings.
 
 Real git (a bare repository stands in for the team's GitHub remote), real cookiecutter, cruft and
-uv, the generated update script, and a fake `gh` (tests/support/fake_gh.py: GitHub's API cannot run
+uv, the generated update script, and a fake `gh` (testkit/fake_gh.py: GitHub's API cannot run
 here). The team starts as the quick start says: plain cookiecutter, then the documented
 `cruft link`. The tests run in file order on one repository, like its weeks: each release of the
 template goes through the update script, then through the team's CI steps as ci.yml runs them.
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.org import org_settings
-from support.repos import (
+
+from fleet.org import org_settings
+from testkit.repos import (
     TEMPLATE_DIR,
     TOOLS_PATH,
     add_a_prompt_with_a_default,

@@ -10,9 +10,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from dagster_team_platform.store import S3Store
-from support.org import org_settings
-from support.repos import bake_template
-from support.s3_servers import moto_with_iam, s3_client
+
+from fleet.org import org_settings
+from testkit.repos import bake_template
+from testkit.s3_servers import moto_with_iam, s3_client
 
 ORG = org_settings()
 BUCKET, PREFIX = ORG["buckets"][ORG["prod_deployment"]], ORG["storage_prefix"]

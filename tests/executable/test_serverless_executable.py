@@ -23,8 +23,9 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from support.repos import bake_template, run_in_repo
 from uv import find_uv_bin
+
+from testkit.repos import bake_template, run_in_repo
 
 BIN = Path(sys.executable).parent
 PEX_VERSION = "2.103.5"  # the test dependencies' pin: newer pex wants a pip the registry lacks

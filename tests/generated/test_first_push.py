@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.repos import TEMPLATE, cli, git, repo_env, run_steps
+
+from testkit.repos import TEMPLATE, cli, git, repo_env, run_steps
 
 BIN = Path(sys.executable).parent
 PERSON = {

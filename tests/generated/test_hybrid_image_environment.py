@@ -8,7 +8,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from support.repos import run_in_repo
+from testkit.repos import run_in_repo
 
 
 def build_stage(repo: Path, app: Path, env: dict[str, str]) -> None:

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.repos import run_in_repo
 from uv import find_uv_bin
+
+from testkit.repos import run_in_repo
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("buildah") and shutil.which("debootstrap")),

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
-from support.options import supported_combinations
-from support.org import org_settings
+
+from fleet.org import org_settings
+from testkit.options import supported_combinations
 
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.")
 

@@ -1,7 +1,7 @@
 """What the rendered deploy workflow does for each trigger, read from the workflow itself.
 
 GitHub cannot run here: each event's `github` context is built as GitHub documents it and the
-workflow's own expressions are evaluated with tests/support/github_expressions.py. The table per trigger
+workflow's own expressions are evaluated with testkit/github_expressions.py. The table per trigger
 states the deployment, the checked-out commit, the image tag and the concurrency group.
 """
 
@@ -9,9 +9,10 @@ from fnmatch import fnmatch
 
 import pytest
 import yaml
-from support.github_expressions import evaluate, render
-from support.org import org_settings
-from support.repos import bake_template
+
+from fleet.org import org_settings
+from testkit.github_expressions import evaluate, render
+from testkit.repos import bake_template
 
 HEAD, MERGE, PUSHED = "a" * 40, "b" * 40, "c" * 40
 RUN_ID, RUN_ATTEMPT, PR = 4242, 2, 17

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from jinja2 import Environment
-from support.org import org_problems, org_settings
-from support.repos import CONTEXT, TEMPLATE, bake_template
+
+from fleet.org import org_problems, org_settings
+from testkit.repos import CONTEXT, TEMPLATE, bake_template
 
 DOCS = TEMPLATE / "docs"
 
@@ -44,7 +45,7 @@ def test_every_prompt_has_a_reference_entry() -> None:
     assert headings == prompts
 
 
-RULES = [TEMPLATE / "hooks" / "pre_gen_project.py", TEMPLATE / "tests" / "support" / "org.py"]
+RULES = [TEMPLATE / "hooks" / "pre_gen_project.py", TEMPLATE / "fleet" / "org.py"]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from support.org import branch_deployments, org_settings
+
+from fleet.org import org_settings, team_settings
 
 ECR = "210987654321.dkr.ecr.us-east-2.amazonaws.com/sales"
 OIDC = "token.actions.githubusercontent.com"
@@ -22,7 +23,7 @@ def test_the_trust_policy_allows_the_deploys_subjects_and_nothing_else(bake, sta
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     org = org_settings()
     github_repo = f"repo:{org['github_organization']}/sales-analytics"
-    branches = ["main", *branch_deployments(org, staging)]
+    branches = ["main", *team_settings({"staging": staging})["branch_deployments"]]
     assert statement["Condition"] == {
         "StringEquals": {
             f"{OIDC}:aud": "sts.amazonaws.com",

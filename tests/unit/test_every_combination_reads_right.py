@@ -9,8 +9,9 @@ from itertools import cycle, product
 from pathlib import Path
 
 import pytest
-from support.org import org_settings
-from support.repos import CONTEXT, bake_template, load_hook
+
+from fleet.org import org_settings
+from testkit.repos import CONTEXT, bake_template, load_hook
 
 REGISTRIES = [
     "",

@@ -11,7 +11,8 @@ from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2 import TemplateError
-from support.repos import bake_template
+
+from testkit.repos import bake_template
 
 TRICKY = [
     "{{ cookiecutter.team_slug }}", "{% if true %}x{% endif %}", "${{ github.token }}", "${{",

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.repos import (
+
+from testkit.repos import (
     TEMPLATE,
     TEMPLATE_DIR,
     bake_template,

@@ -5,9 +5,10 @@ import sys
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
-from support.answers import answers
-from support.options import unsupported_combinations
-from support.repos import render_hook
+
+from testkit.answers import answers
+from testkit.options import unsupported_combinations
+from testkit.repos import render_hook
 
 
 def test_default_answers_are_accepted(pre_gen) -> None:

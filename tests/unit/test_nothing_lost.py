@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException, UndefinedVariableInTemplate
-from support.repos import bake_template, snapshot
+
+from testkit.repos import bake_template, snapshot
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 from cookiecutter.main import cookiecutter
-from support.org import org_settings
-from support.repos import NOT_THE_TEMPLATE, TEMPLATE, write_org
 from test_deploy_triggers import dispatch, plan, push, triggers
+
+from fleet.org import org_settings, team_settings
+from testkit.repos import NOT_THE_TEMPLATE, TEMPLATE, write_org
 
 
 def template_with(tmp_path: Path, **changes: object) -> Path:
@@ -65,6 +66,7 @@ def test_a_new_deployment_reaches_storage_tests_iam_and_deploys(with_qa, tmp_pat
     assert actual == expected
     assert next(iter(actual)) == prefix + org["prod_deployment"]  # branch deployments' base
     assert assigned(repo / "tests/test_platform.py", "ORG_STORAGE")["BUCKETS"] == expected
+    assert team_settings(answers, template)["buckets"] == expected  # as Python reads team.jinja
     policy = json.loads((repo / "deploy/iam-policy.json").read_text())
     listed = policy["Statement"][0]["Resource"]
     assert listed == [f"arn:aws:s3:::{bucket}" for bucket in buckets.values()]
@@ -86,6 +88,7 @@ def test_a_team_without_staging_gets_no_staging_bucket(with_qa, tmp_path) -> Non
 
     expected = {name: b for name, b in buckets.items() if name != org["staging_deployment"]}
     assert assigned(repo / "src/sales_analytics/storage.py", "BUCKETS") == expected
+    assert team_settings({"staging": False}, template)["buckets"] == expected
 
 
 def test_a_removed_deployment_leaves_storage_and_iam(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
-from support.repos import bake_template, cli, snapshot
+
+from testkit.repos import bake_template, cli, snapshot
 
 REFUSAL = (
     "ERROR: Storage and other org settings are org-wide and cannot be set per team (_org was "

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.org import (
+
+from fleet.org import (
     TEMPLATE,
     bucket_problems,
     org_problems,
@@ -168,7 +169,7 @@ def test_registries_that_docker_pushes_to_are_accepted(registry: str) -> None:
 
 def test_the_command_reports_the_settings_it_checked() -> None:
     result = subprocess.run(
-        [sys.executable, "tests/support/org.py"],
+        [sys.executable, "-m", "fleet.org"],
         cwd=TEMPLATE,
         capture_output=True,
         text=True,

@@ -6,8 +6,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from support.options import supported_combinations
-from support.repos import bake_template, snapshot
+
+from testkit.options import supported_combinations
+from testkit.repos import bake_template, snapshot
 
 #: Hybrid on a registry other than the org's ECR: no trust policy, unlike the other Hybrid teams.
 ON_GHCR = pytest.param(

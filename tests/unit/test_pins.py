@@ -5,7 +5,8 @@ import re
 import tomllib
 
 import yaml
-from support.repos import TEMPLATE
+
+from testkit.repos import TEMPLATE
 
 
 def test_template_pins_are_constraints_that_dependabot_leaves_alone(bake) -> None:

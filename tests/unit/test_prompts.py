@@ -3,7 +3,8 @@
 from cookiecutter.environment import StrictEnvironment
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.repos import CONTEXT
+
+from testkit.repos import CONTEXT
 
 # cookiecutter renders each default with this environment and the answers given so far.
 SLUG_DEFAULT = StrictEnvironment(context={"cookiecutter": CONTEXT}).from_string(

@@ -2,9 +2,10 @@
 
 import pytest
 import yaml
-from support.answers import answers
-from support.org import org_settings
-from support.repos import bake_template
+
+from fleet.org import org_settings
+from testkit.answers import answers
+from testkit.repos import bake_template
 
 ACCEPTED = {
     "ghcr": "ghcr.io/example-org/sales",

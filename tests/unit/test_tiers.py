@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 import yaml
-from support.repos import TEMPLATE
+
+from testkit.repos import TEMPLATE
 
 OWN_SESSION = {"tests/image"}  # needs root and Debian tools: `nox -s image`
 
@@ -29,7 +30,7 @@ def test_every_test_file_is_in_exactly_one_part_of_the_default_run() -> None:
         assert len(holding) == 1, (relative, holding)
 
 
-def test_the_tests_folder_holds_only_tier_folders_support_and_fixtures() -> None:
+def test_the_tests_folder_holds_only_tier_folders_and_fixtures() -> None:
     tiers = {
         Path(folder).name
         for part in parts().values()
@@ -37,10 +38,7 @@ def test_the_tests_folder_holds_only_tier_folders_support_and_fixtures() -> None
         if folder.startswith("tests/")
     }
     found = {path.name for path in (TEMPLATE / "tests").iterdir() if path.name != "__pycache__"}
-    assert found == tiers | {Path(folder).name for folder in OWN_SESSION} | {
-        "support",
-        "conftest.py",
-    }
+    assert found == tiers | {Path(folder).name for folder in OWN_SESSION} | {"conftest.py"}
 
 
 def test_the_template_ci_runs_every_part() -> None:
@@ -50,3 +48,30 @@ def test_the_template_ci_runs_every_part() -> None:
     assert 'uvx nox -s "part($PART)"' in runs
     matrix = workflow["jobs"]["part"]["strategy"]["matrix"]["part"]
     assert sorted(matrix) == sorted(set(parts()) - {"fast"})
+
+
+def imported(file: Path) -> set[str]:
+    """The top-level names a Python file imports."""
+    names = set()
+    for node in ast.walk(ast.parse(file.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_product_code_or_session_imports_tests_or_their_kit() -> None:
+    tests = {file.stem for file in (TEMPLATE / "tests").rglob("*.py")}
+    product = [
+        TEMPLATE / "noxfile.py",
+        *(TEMPLATE / "hooks").glob("*.py"),
+        *(TEMPLATE / "fleet").glob("*.py"),
+        *(TEMPLATE / "dagster-team-platform/src").rglob("*.py"),
+        *(TEMPLATE / "template-tools/src").rglob("*.py"),
+    ]
+    assert len(product) > 20
+    for file in product:
+        assert not imported(file) & (tests | {"testkit"}), file
+    for file in (TEMPLATE / "bench").glob("*.py"):  # benchmarks share the kit, not the tests
+        assert not imported(file) & tests, file

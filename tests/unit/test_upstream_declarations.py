@@ -13,7 +13,8 @@ from types import ModuleType
 import jsonschema
 import pytest
 import yaml
-from support.repos import bake_template
+
+from testkit.repos import bake_template
 
 PACKAGE = "sales"
 DECLARATIONS_MODULE = "vendor/dagster-team-platform/src/dagster_team_platform/declarations.py"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.options import supported_combinations
-from support.org import branch_deployments, org_settings
-from support.repos import TEMPLATE, bake_template, git
 from test_deploy_triggers import dispatch, plan, push
+
+from fleet.org import org_settings, team_settings
+from testkit.options import supported_combinations
+from testkit.repos import TEMPLATE, bake_template, git
 
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"uses: [\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
@@ -128,7 +129,7 @@ def test_events_deploy_to_the_right_deployments_with_the_answers(repo) -> None:
     events, job = deploy[True], deploy["jobs"]["deploy"]  # YAML 1.1 reads the key `on` as True
     org = org_settings()
     own = "sales-analytics-" if answers.get("isolation") == "deployment" else ""
-    others = branch_deployments(org, answers.get("staging", True))
+    others = list(team_settings(answers)["branch_deployments"])
     assert events["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
     assert events["push"]["branches"] == ["main", *others]
     assert plan(deploy, push("main"))["deployment"] == own + org["prod_deployment"]

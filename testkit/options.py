@@ -4,7 +4,7 @@ from itertools import cycle, product
 
 import pytest
 
-from support.repos import CONTEXT, load_hook
+from testkit.repos import CONTEXT, load_hook
 
 UPSTREAM_EXAMPLES = ("", "finance/revenue, marketing/campaign-spend")
 

@@ -19,7 +19,7 @@ from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
 from uv import find_uv_bin
 
-from support.org import ORG_FILE, TEMPLATE
+from fleet.org import ORG_FILE, TEMPLATE
 
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 TEMPLATE_DIR = (
@@ -85,12 +85,10 @@ def bake_template(output_dir: Path, overwrite_if_exists: bool = False, **answers
 
 
 def fake_gh(folder: Path) -> Path:
-    """A folder holding `gh`, the stand-in for GitHub's CLI (support/fake_gh.py), to put on PATH."""
+    """A folder holding `gh`, the stand-in for GitHub's CLI (testkit/fake_gh.py), to put on PATH."""
     folder.mkdir(exist_ok=True)
     gh = folder / "gh"
-    gh.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{TEMPLATE / "tests/support/fake_gh.py"}" "$@"\n'
-    )
+    gh.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{TEMPLATE / "testkit/fake_gh.py"}" "$@"\n')
     gh.chmod(0o755)
     return folder
 

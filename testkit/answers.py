@@ -2,7 +2,7 @@
 
 from cookiecutter.prompt import prompt_for_config
 
-from support.repos import CONTEXT
+from testkit.repos import CONTEXT
 
 # Rendered by cookiecutter itself, so they follow cookiecutter.json (and a fork's owner default).
 # A copy: cookiecutter pops `__prompts__` from the context it is given.

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from support.org import org_settings
-from support.repos import IN_PROCESS, run_in_repo
-from support.s3_servers import CREDENTIALS, s3_client
+from fleet.org import org_settings
+from testkit.repos import IN_PROCESS, run_in_repo
+from testkit.s3_servers import CREDENTIALS, s3_client
 
 ORG = org_settings()
 PROD = ORG["prod_deployment"]

@@ -1,19 +1,28 @@
-"""The org settings as the templates see them, and the rules they must follow.
+"""The org settings, what they give each team, and the rules they must follow.
 
-The platform team edits templates/org.jinja once after forking. Those values are not answers, so
-no hook can check them: this module does, with messages in the hook's style, one per problem.
-Run it alone after an edit (`uvx nox -s org`, or `python tests/support/org.py` with jinja2
-installed); the template's tests also refuse to start while the settings break a rule.
+The platform team edits templates/org.jinja once after forking; templates/team.jinja derives
+every team's deployments, buckets and names from them and the team's answers. Both stay Jinja,
+not a local Jinja extension in Python: `cruft update` renders the recorded and the new template
+commit in one process, and Python keeps the module it imported first, so a changed extension
+would silently not reach the team (tried with cruft 2.16: the update reported success with the
+old output). Python (this check, the fleet, the tests) reads them through Jinja, as the
+generator does, and derives nothing again.
+
+The org settings are not answers, so no hook can check them: this module does, with messages
+in the hook's style, one per problem. Run it after an edit (`uvx nox -s org`, or
+`python -m fleet.org`); the template's tests also refuse to start while a rule is broken.
 """
 
+import functools
 import json
 import re
 import sys
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader
+from cookiecutter.environment import StrictEnvironment
+from jinja2 import FileSystemLoader, Template
 
-TEMPLATE = Path(__file__).resolve().parents[2]
+TEMPLATE = Path(__file__).resolve().parents[1]
 ORG_FILE = "templates/org.jinja"
 KEYS = (
     "organization",
@@ -44,24 +53,60 @@ REGISTRY = re.compile(
 )
 
 
+def template_folder(template: Path) -> Path:
+    """The folder a team gets: the one whose name starts with `{{cookiecutter.team_slug`."""
+    return next(template.glob("{{cookiecutter.team_slug*"))
+
+
+@functools.cache
+def questions(template: Path) -> dict:
+    return json.loads((template / "cookiecutter.json").read_text())
+
+
+@functools.cache
+def environment(template: Path) -> StrictEnvironment:
+    """cookiecutter's Jinja environment for a checkout: the team's folder and templates/ on the
+    loader. It keeps what it compiles, and compiling is slow: one per checkout and run."""
+    return StrictEnvironment(
+        context={"cookiecutter": questions(template)},
+        keep_trailing_newline=True,
+        loader=FileSystemLoader([str(template_folder(template)), str(template / "templates")]),
+    )
+
+
+@functools.cache
+def compiled(template: Path, source: str) -> Template:
+    """A question's default (Jinja source), compiled once per run."""
+    return environment(template).from_string(source)
+
+
+def context(answers: dict, template: Path = TEMPLATE) -> dict:
+    """cookiecutter's context for these answers: each question's answer, else its default
+    rendered in order (as `cookiecutter --no-input` does), without rebuilding Jinja per team."""
+    values = {}
+    for key, default in questions(template).items():
+        if key in answers and not key.startswith("_"):
+            values[key] = answers[key]
+        elif isinstance(default, list):
+            values[key] = default[0]
+        elif isinstance(default, str):
+            values[key] = compiled(template, default).render(cookiecutter=values)
+        elif key != "__prompts__":
+            values[key] = default
+    return {"cookiecutter": values}
+
+
 def org_settings(template: Path = TEMPLATE) -> dict:
     """The `org` dict of a template checkout, read with Jinja exactly as the templates read it."""
-    loader = FileSystemLoader(template / "templates")
-    return Environment(loader=loader).get_template("org.jinja").module.org
+    return environment(template).get_template("org.jinja").module.org
 
 
-def deployments(org: dict) -> list[str]:
-    """The org's Dagster+ deployments: the keys of `buckets`, prod first."""
-    return sorted(org["buckets"], key=lambda name: name != org["prod_deployment"])
-
-
-def branch_deployments(org: dict, staging: bool = True) -> list[str]:
-    """A team's deployments besides prod, in the org's order; each deploys from its own branch."""
-    return [
-        name
-        for name in org["buckets"]
-        if name != org["prod_deployment"] and (staging or name != org["staging_deployment"])
-    ]
+def team_settings(answers: dict, template: Path = TEMPLATE) -> dict:
+    """What templates/team.jinja gives a team with these answers (its `location`, `buckets`
+    by deployment with prod first, `branch_deployments` by branch, `image_repository`, ...)."""
+    team = environment(template).get_template("team.jinja")
+    module = team.make_module(context(answers, template))
+    return {name: getattr(module, name) for name in module.__dict__ if not name.startswith("_")}
 
 
 def bucket_problems(name: str) -> list[str]:
@@ -183,7 +228,8 @@ def main() -> int:
     org = org_settings()
     print(
         f"{ORG_FILE} is valid: organization {org['organization']}, deployments "
-        f"{', '.join(deployments(org))}, region {org['region']}, registry {org['registry']}."
+        f"{', '.join(team_settings({})['buckets'])}, region {org['region']}, "
+        f"registry {org['registry']}."
     )
     return 0
 

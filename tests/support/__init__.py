@@ -1,1 +1,0 @@
-"""What the tests share: baking and running team repos, real servers, the org's settings."""
