@@ -13,9 +13,9 @@ import yaml
 
 from fleet.audit import audit
 from fleet.checks import Finding
+from fleet.org import TEMPLATE
 from fleet.report import as_json, markdown, table
 from fleet.sources import Source, SourceError, read_manifest, source
-from fleet.template import TEMPLATE
 
 ISSUE_TITLE = "Fleet audit"
 
