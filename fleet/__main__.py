@@ -1,4 +1,5 @@
-"""`python -m fleet audit [--json] [--markdown FILE] [MANIFEST | REPO ...]`, and `issue` for CI."""
+"""`python -m fleet audit [--json] [--markdown FILE] [MANIFEST | REPO ...]`, `issue` for CI, and
+`infra --out DIR [MANIFEST | REPO ...]`, the org's buckets and the teams' identities."""
 
 import argparse
 import json
@@ -11,13 +12,16 @@ from pathlib import Path
 
 import yaml
 
+from fleet import infra
 from fleet.audit import audit
 from fleet.checks import Finding
-from fleet.org import TEMPLATE
+from fleet.facts import read_repo
+from fleet.org import TEMPLATE, org_settings
 from fleet.report import as_json, markdown, table
-from fleet.sources import Source, SourceError, read_manifest, source
+from fleet.sources import Source, SourceError, checkout, read_manifest, source
 
 ISSUE_TITLE = "Fleet audit"
+TARGETS = "a .toml manifest listing repos, or git URLs / paths (default: fleet.toml)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,10 +32,7 @@ def parser() -> argparse.ArgumentParser:
         ("issue", "audit, then open or update the template repository's fleet-audit issue"),
     ):
         command = commands.add_parser(name, help=help)
-        command.add_argument(
-            "targets", nargs="*", metavar="MANIFEST | REPO",
-            help="a .toml manifest listing repos, or git URLs / paths (default: fleet.toml)",
-        )  # fmt: skip
+        command.add_argument("targets", nargs="*", metavar="MANIFEST | REPO", help=TARGETS)
         command.add_argument("--json", action="store_true", help="print JSON instead of a table")
         command.add_argument("--markdown", type=Path, metavar="FILE", help="write a report")
         command.add_argument(
@@ -46,6 +47,12 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--cache", type=Path, help="where template renders and asset keys are kept"
         )
+    infra = commands.add_parser(
+        "infra", help="write CloudFormation for the org's buckets and every team's identities"
+    )
+    infra.add_argument("targets", nargs="*", metavar="MANIFEST | REPO", help=TARGETS)
+    infra.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
+    infra.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
     return main
 
 
@@ -84,6 +91,24 @@ def publish_issue(report: str) -> None:
         subprocess.run(["gh", *command], check=True)
 
 
+def write_infra(found: list[Source], errors: list[Finding], out: Path, template: Path) -> int:
+    """Render the stacks once every listed repository is read; otherwise write nothing."""
+    repos = []
+    with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
+        for found_source in found:
+            try:
+                repos.append(read_repo(found_source.name, checkout(found_source, Path(tmp))))
+            except SourceError as error:
+                errors.append(Finding(found_source.name, "source", str(error)))
+        if errors:
+            print("".join(f"ERROR: {error.message}\n" for error in errors), file=sys.stderr, end="")
+            print(f"Nothing was written to {out}.", file=sys.stderr)
+            return 1
+        org, teams = org_settings(template), infra.teams(repos, template)
+        print(infra.next_steps(org, infra.write(out, org, teams), teams))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # A render the hooks refuse is that repository's finding; cookiecutter would log a traceback.
@@ -93,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
               "Install git and run the audit again", file=sys.stderr)  # fmt: skip
         return 2
     found, errors = sources(args.targets, args.template)
+    if args.command == "infra":
+        return write_infra(found, errors, args.out, args.template)
     result = audit(found, args.template, errors, drift=not args.no_drift, cache=args.cache)
     print(as_json(result) if args.json else table(result))
     if args.markdown:
