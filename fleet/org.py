@@ -135,6 +135,11 @@ def deployment_problems(org: dict) -> list[str]:
                 f"buckets has a key {name!r}, which is not a Dagster+ deployment name. Use "
                 "lowercase letters, digits and single '-' (Dagster+ refuses '_' and capitals)"
             )
+        elif name == "branches":
+            problems.append(
+                "buckets has a key 'branches', the name of every team's branch-deployment "
+                "identity (dagster-<team>-branches). Give that deployment another name"
+            )
     for role in ("prod_deployment", "staging_deployment"):
         name = org[role]
         if (name or role == "prod_deployment") and name not in org["buckets"]:

@@ -6,6 +6,7 @@ every update and CI log: do neither there. pre_gen checked the answers; this fai
 template checkout lost its symbolic links, before anything is half-made.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -106,6 +107,10 @@ if lost_links():
         file=sys.stderr,
     )
     sys.exit(1)
+
+# A folder's name cannot be conditional: a Serverless team's deploy/ is left empty, so remove it.
+with contextlib.suppress(OSError):  # kept when it holds anything
+    Path("deploy").rmdir()
 
 if not rendered_for_comparison(Path.cwd().resolve()):
     folder = template_folder()

@@ -41,6 +41,7 @@ COPIED = [
     *(f"tests/test_{name}.py" for name in ("storage", "upstreams", "alert_policies",
       "template_state")),
     *(f".github/scripts/template_{name}.py" for name in ("drift", "state", "update")),
+    "deploy/iam-policy.json",  # the team's S3 policy, which the platform's stacks now hold
 ]  # fmt: skip
 REVENUE = '''"""The team's own asset."""
 

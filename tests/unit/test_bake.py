@@ -31,7 +31,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "alert_policies.yaml",
         "ci/team-checks.sh",
         "dagster_cloud.yaml",
-        "deploy/iam-policy.json",
         "pyproject.toml",
         f"src/{package}/__init__.py",
         f"src/{package}/definitions.py",
@@ -61,8 +60,6 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
     }
     if answers["deployment"] != "serverless":
         files |= {"Dockerfile", ".dockerignore", "deploy/image-setup.sh"}
-        if ".dkr.ecr." in (answers.get("image_repository") or org_settings()["registry"]):
-            files.add("deploy/iam-trust-policy.json")
     return files
 
 

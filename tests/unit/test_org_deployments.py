@@ -1,4 +1,4 @@
-"""Every deployment in the org settings reaches a team's storage, its tests, its IAM policy and
+"""Every deployment in the org settings reaches a team's storage, its tests, its identities and
 its deploy workflow; a removed one leaves them. Checked on template copies with changed org
 settings.
 """
@@ -13,6 +13,7 @@ import yaml
 from cookiecutter.main import cookiecutter
 from test_deploy_triggers import dispatch, plan, push, triggers
 
+from fleet.infra import team_stack
 from fleet.org import org_settings, team_settings
 from testkit.repos import NOT_THE_TEMPLATE, TEMPLATE, write_org
 
@@ -67,9 +68,14 @@ def test_a_new_deployment_reaches_storage_tests_iam_and_deploys(with_qa, tmp_pat
     assert next(iter(actual)) == prefix + org["prod_deployment"]  # branch deployments' base
     assert assigned(repo / "tests/test_platform.py", "ORG_STORAGE")["BUCKETS"] == expected
     assert team_settings(answers, template)["buckets"] == expected  # as Python reads team.jinja
-    policy = json.loads((repo / "deploy/iam-policy.json").read_text())
-    listed = policy["Statement"][0]["Resource"]
-    assert listed == [f"arn:aws:s3:::{bucket}" for bucket in buckets.values()]
+    # Each of the team's full deployments gets an identity that lists its bucket alone.
+    resources = team_stack(org_settings(template), team_settings(answers, template))["Resources"]
+    listed = [
+        body["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+        for name, body in resources.items()
+        if name.endswith("Storage") and name != "BranchesStorage"
+    ]
+    assert listed == [[f"arn:aws:s3:::{bucket}"] for bucket in buckets.values()]
 
     # The branch named after it deploys there, and a manual run can pick it.
     deploy = yaml.safe_load((repo / ".github/workflows/deploy.yml").read_text())
@@ -100,6 +106,6 @@ def test_a_removed_deployment_leaves_storage_and_iam(tmp_path: Path) -> None:
     assert assigned(repo / "src/sales_analytics/storage.py", "BUCKETS") == {
         prod: org["buckets"][prod]
     }
-    policy = (repo / "deploy/iam-policy.json").read_text()
+    stack = json.dumps(team_stack(org_settings(template), team_settings({}, template)))
     removed = [bucket for name, bucket in org["buckets"].items() if name != prod]
-    assert [bucket for bucket in removed if bucket in policy] == []
+    assert removed and [bucket for bucket in removed if bucket in stack] == []

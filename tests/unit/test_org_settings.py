@@ -62,6 +62,12 @@ def test_invalid_bucket_names_are_refused(name: str) -> None:
     ("change", "message"),
     [
         pytest.param(
+            {"buckets": VALID["buckets"] | {"branches": "globex-data-branches"}},
+            "buckets has a key 'branches', the name of every team's branch-deployment identity "
+            "(dagster-<team>-branches). Give that deployment another name",
+            id="deployment-named-branches",
+        ),
+        pytest.param(
             {"organization": "Globex Corp"},
             "organization 'Globex Corp' is not a Dagster+ organisation name. Use the name in "
             "your Dagster+ URL (<organization>.dagster.cloud): lowercase letters, digits and '-'",
