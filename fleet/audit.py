@@ -5,10 +5,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleet import checks
+from fleet import checks, infra
 from fleet.asset_keys import AssetsUnknown, load_all
 from fleet.checks import Finding
 from fleet.facts import Repo, read_repo
+from fleet.org import org_settings, team_settings
 from fleet.sources import Source, SourceError, checkout
 from fleet.template import commits_behind, drifted_files, expected_storage, head
 
@@ -24,6 +25,10 @@ class Audit:
     downstream: dict[str, list[str]]
     alert_policies: dict
     behind: dict[str, int | None] = field(default_factory=dict)
+
+
+#: Where the platform team commits the stacks `fleet infra` writes, once it runs them.
+INFRA = "infra"
 
 
 def default_cache() -> Path:
@@ -55,6 +60,8 @@ def audit(
         findings += checks.agent_queues(repos)
         findings += checks.storage(repos, lambda r: expected_storage(template, r.answers))
         findings += checks.template_version(repos, lambda c: commits_behind(template, c))
+        if (template / INFRA).is_dir():  # the platform team keeps its stacks in the template
+            findings += checks.stacks(repos, template / INFRA, lambda r: stack_text(template, r))
         if drift:  # only against a commit the template has: template_version names the rest
             known = [repo for repo in repos if behind.get(repo.name) is not None]
             findings += checks.drift(
@@ -78,6 +85,13 @@ def audit(
         downstream=checks.downstream(repos),
         alert_policies=checks.merged_alert_policies(repos),
         behind=behind,
+    )
+
+
+def stack_text(template: Path, repo: Repo) -> str:
+    """The team stack `fleet infra` writes for this repository now."""
+    return infra.as_text(
+        infra.team_stack(org_settings(template), team_settings(repo.answers, template))
     )
 
 

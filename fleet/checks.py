@@ -4,6 +4,7 @@ import graphlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
@@ -88,6 +89,29 @@ def storage(repos: list[Repo], expected: Callable[[Repo], dict]) -> list[Finding
                         "identical settings: take the template update (or revert the edit)",
                     )
                 )
+    return findings
+
+
+def stacks(repos: list[Repo], folder: Path, expected: Callable[[Repo], str]) -> list[Finding]:
+    """Each team's stack, committed where the platform team keeps them, is there and current."""
+    findings = []
+    for repo in repos:
+        path = folder / f"team-{repo.answers.get('team_slug')}.json"
+        rerun = (
+            f"The platform team runs `uvx nox -s fleet -- infra --out {folder.name}`, commits "
+            f"the stacks after review and deploys {path.name}"
+        )
+        if not path.is_file():
+            findings.append(Finding(repo.name, "infra", f"has no stack in {folder.name}/. {rerun}"))
+        elif path.read_text() != expected(repo):
+            findings.append(
+                Finding(
+                    repo.name,
+                    "infra",
+                    f"{folder.name}/{path.name} is not what the org settings and the team's "
+                    f"answers give now, so its identities may not match its deployments. {rerun}",
+                )
+            )
     return findings
 
 

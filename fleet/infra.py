@@ -332,6 +332,15 @@ def team_stack(org: dict, team: dict) -> dict:
     return stack(f"{org['organization']}: the identities of team {slug}", resources, outputs)
 
 
+def as_text(body: dict) -> str:
+    """A stack as written, byte for byte, so a committed stack compares with a fresh one."""
+    return json.dumps(body, indent=2) + "\n"
+
+
+def stack_file(folder: Path, team: dict) -> Path:
+    return folder / f"team-{team['location']}.json"
+
+
 def teams(repos: list[Repo], template: Path) -> list[dict]:
     """Each repository's team settings as the template at `template` derives them, by slug."""
     found = [team_settings(repo.answers, template) for repo in repos]
@@ -345,9 +354,9 @@ def write(out: Path, org: dict, teams: list[dict]) -> list[tuple[str, Path]]:
     written = [(org_stack_name(org), out / "org.json", org_stack(org, ecr))]
     for team in teams:
         name = team_stack_name(org, team["location"])
-        written.append((name, out / f"team-{team['location']}.json", team_stack(org, team)))
+        written.append((name, stack_file(out, team), team_stack(org, team)))
     for _, path, body in written:
-        path.write_text(json.dumps(body, indent=2) + "\n")
+        path.write_text(as_text(body))
     return [(name, path) for name, path, _ in written]
 
 

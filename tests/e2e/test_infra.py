@@ -18,6 +18,8 @@ from botocore.exceptions import ClientError
 from dagster_team_platform.store import S3Store
 from uv import find_uv_bin
 
+from fleet.audit import stack_text
+from fleet.facts import read_repo
 from fleet.org import org_settings
 from testkit.other_org import GLOBEX
 from testkit.repos import NOT_THE_TEMPLATE, TEMPLATE, bake_template, write_org
@@ -313,3 +315,10 @@ def test_an_unreadable_repository_writes_no_stack(stacks, tmp_path: Path) -> Non
         f"Nothing was written to {tmp_path / 'stacks'}.\n"
     )
     assert not (tmp_path / "stacks").exists()
+
+
+def test_the_audit_compares_committed_stacks_with_what_the_command_writes(stacks) -> None:
+    out, _ = stacks
+    for team in ("finance", "ops"):
+        repo = read_repo(team, out.parent / team)
+        assert (out / f"team-{team}.json").read_text() == stack_text(TEMPLATE, repo)

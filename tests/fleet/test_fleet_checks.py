@@ -162,3 +162,21 @@ def test_an_unreadable_file_is_named_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "src/finance/storage.py").write_bytes(b"PREFIX = '\xff'\n")
     with pytest.raises(SourceError, match=r"finance cannot be read \(UnicodeDecodeError: "):
         read_repo("finance", tmp_path)
+
+
+def test_a_registered_team_without_a_current_stack_is_named(tmp_path: Path) -> None:
+    """Once the platform team keeps its stacks in the template's infra/, each team needs one."""
+    teams = [dataclasses.replace(repo(name), answers={"team_slug": name}) for name in "abc"]
+    stacks = tmp_path / "infra"
+    stacks.mkdir()
+    (stacks / "team-a.json").write_text("current\n")
+    (stacks / "team-b.json").write_text("before the team moved to ECR\n")
+    found = checks.stacks(teams, stacks, lambda team: "current\n")
+    assert [str(finding) for finding in found] == [
+        "b: infra: infra/team-b.json is not what the org settings and the team's answers give "
+        "now, so its identities may not match its deployments. The platform team runs `uvx nox "
+        "-s fleet -- infra --out infra`, commits the stacks after review and deploys "
+        "team-b.json",
+        "c: infra: has no stack in infra/. The platform team runs `uvx nox -s fleet -- infra "
+        "--out infra`, commits the stacks after review and deploys team-c.json",
+    ]
