@@ -140,7 +140,8 @@ def diagram_stamp(source: Path) -> str:
 
 @nox.session(default=False)
 def fleet(session: nox.Session) -> None:
-    """Audit every team repo together: `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`."""
+    """Audit every team repo together, `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`, or
+    write the org's and every team's CloudFormation: `nox -s fleet -- infra --out infra`."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"), "./template-tools")
     # Its upstream declarations only, which need PyYAML alone: no Dagster in the audit's venv.
     session.install("--no-deps", "./dagster-team-platform")
