@@ -371,9 +371,9 @@ def next_steps(org: dict, stacks: list[tuple[str, Path]], teams: list[dict]) -> 
     for team in teams:
         slug = team["location"]
         lines.append(
-            f"Then, in a checkout of {org['github_organization']}/{slug}, give each of its "
-            "Dagster+ deployments and scopes its identity's keys (they stay out of your shell's "
-            "history and environment):"
+            f"Then, in a checkout of {org['github_organization']}/{slug} after `uv run dg plus "
+            "login`, give each of its Dagster+ deployments and scopes its identity's keys (they "
+            "stay out of your shell's history and environment):"
         )
         for role, (scope, deployment) in runtime_identities(team).items():
             lines.append(
