@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from testkit.repos import (
     commit_template_copy,
     git,
     on_a_runner,
+    repo_env,
     run_in_repo,
     template_tool,
     write_org,
@@ -75,7 +77,9 @@ def release(template: Path, message: str) -> None:
     git("commit", "-q", "-am", message, cwd=template)
 
 
-def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess.CompletedProcess:
+def run_update(
+    world: World, token: str = APP_TOKEN, *args: str, **extra: str
+) -> subprocess.CompletedProcess:
     """The workflow's step, in a fresh checkout of main, as on a GitHub runner."""
     checkout = world.remote.parent / "runner"
     shutil.rmtree(checkout, ignore_errors=True)
@@ -87,7 +91,7 @@ def run_update(world: World, token: str = APP_TOKEN, **extra: str) -> subprocess
         | extra
     )
     return subprocess.run(
-        template_tool("update"),
+        [*template_tool("update"), *args],
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -179,6 +183,56 @@ def test_a_new_team_repo_passes_its_ci(world: World) -> None:
     team_ci(world, checkout(world, "main"))
 
 
+def test_a_release_that_changes_nothing_for_the_team_is_invisible_to_it(world: World) -> None:
+    """A fork commit to its fleet list and docs: no pull request, CI stays green."""
+    with (world.template / "fleet.toml").open("a") as fleet:
+        fleet.write('# repos = ["https://github.com/acme/sales-analytics.git"]\n')
+    with (world.template / "docs/index.md").open("a") as docs:
+        docs.write("\nA docs fix.\n")
+    release(world.template, "List the fleet; a docs fix")
+
+    preview = run_update(world, APP_TOKEN, "--dry-run")
+    updated = run_update(world)
+
+    assert (preview.returncode, updated.returncode) == (0, 0), preview.stderr + updated.stderr
+    assert preview.stdout == "The template's newer commits change nothing here: no pull request.\n"
+    assert updated.stdout.startswith("The template's newer commits change nothing here")
+    assert pulls(world) == []
+    assert git("ls-remote", "--heads", world.remote, "template-update", cwd=world.team) == ""
+    main = checkout(world, "main")
+    run_in_repo(main, *template_tool("state"), env=TOOLS_PATH)
+    drift = ["uv", "run", "--no-project", "--with", "./vendor/template-tools", "python", "-m"]
+    run_in_repo(main, *drift, "template_tools.drift")
+
+
+def test_the_update_names_a_missing_gh_or_remote_in_one_line(world: World) -> None:
+    """Run by hand on a laptop: each missing piece is one line with its fix, and nothing moves."""
+    laptop = world.remote.parent / "laptop"
+    shutil.rmtree(laptop, ignore_errors=True)
+    git("clone", "-q", world.remote, laptop, cwd=world.remote.parent)
+    no_gh = repo_env() | TOOLS_PATH | {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    no_gh.pop("GITHUB_ACTIONS", None)
+    missing_gh = subprocess.run(template_tool("update"), cwd=laptop, env=no_gh,
+                                capture_output=True, text=True, check=False)  # fmt: skip
+    git("remote", "remove", "origin", cwd=laptop)
+    missing_remote = subprocess.run(template_tool("update"), cwd=laptop, env=no_gh,
+                                    capture_output=True, text=True, check=False)  # fmt: skip
+
+    assert (missing_gh.returncode, missing_remote.returncode) == (1, 1)
+    assert missing_gh.stderr == (
+        "ERROR: gh is not on PATH. The update opens its pull request with GitHub's CLI: install "
+        "it (https://cli.github.com) and log in with `gh auth login`, or see the change with "
+        "--dry-run.\n"
+    )
+    assert missing_remote.stderr == (
+        "ERROR: This repository has no `origin` remote, where the update pushes its branch. Add "
+        "it: `git remote add origin <this repository's GitHub URL>`, or see the change with "
+        "--dry-run.\n"
+    )
+    assert git("status", "--porcelain", cwd=laptop) == ""
+    assert git("branch", "--list", "template-update", cwd=laptop) == ""
+
+
 def test_without_the_token_the_update_fails_and_names_it(world: World) -> None:
     result = run_update(world, token="")
     assert result.returncode == 1
@@ -210,6 +264,14 @@ def test_a_pin_bump_arrives_as_a_pull_request_that_passes_ci(world: World) -> No
     add_a_prompt_with_a_default(template)
     git("add", "-A", cwd=template)
     release(template, "Dagster 1.13.26, checkout v7.0.0, a support channel")
+
+    preview = run_update(world, APP_TOKEN, "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    assert f"-        uses: {old_pin}" in preview.stdout
+    assert f"+        uses: {new_pin}" in preview.stdout
+    assert "SUPPORT.md" in preview.stdout
+    assert pulls(world) == []  # a preview touches neither GitHub nor the remote
+    assert git("ls-remote", "--heads", world.remote, "template-update", cwd=world.team) == ""
 
     refused = run_update(world, token=GITHUB_TOKEN)
     assert refused.returncode == 1

@@ -4,17 +4,23 @@ Template-owned: `cruft update` replaces this file; changes go to the platform te
 
 The weekly Template update workflow runs this; run it locally from the repository's root with
 `PYTHONPATH=vendor/template-tools/src python3 -m template_tools.update` (needs git, gh, uv;
-uses your own gh login).
+uses your own gh login), or with `--dry-run` to print the change it would propose without
+touching the branch, the remote or GitHub (needs git and uv).
 It continues the update branch instead of recreating it, so hand-merged conflicts and commits
 people pushed there are never lost, refreshes uv.lock with the update, and fails loudly when
-GitHub refuses the pull request instead of going green without one.
+GitHub refuses the pull request instead of going green without one. A release that would change
+nothing here but the template commit recorded in .cruft.json proposes nothing: that commit
+catches up with the next update that changes a file.
 """
 
+import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from template_tools import state
@@ -36,11 +42,25 @@ TOKEN_HELP = (
 )
 
 
+INSTALL = {
+    "git": "Install git.",
+    "gh": (
+        "The update opens its pull request with GitHub's CLI: install it "
+        "(https://cli.github.com) and log in with `gh auth login`, or see the change with "
+        "--dry-run."
+    ),
+    "uv": "Install uv (https://docs.astral.sh/uv/): the update runs cruft and `uv lock` with it.",
+    "uvx": "Install uv (https://docs.astral.sh/uv/): the update runs cruft with its uvx.",
+}
+
+
 class UpdateFailed(Exception):
     """A step failed; the message says what to do."""
 
 
 def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
+    if shutil.which(command[0]) is None:
+        raise UpdateFailed(f"{command[0]} is not on PATH. {INSTALL[command[0]]}")
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         output = (result.stderr or result.stdout).strip()
@@ -81,8 +101,7 @@ def check_out_update_branch(base: str) -> None:
 
 def apply_template() -> list[str]:
     """Run cruft update, refresh uv.lock when the result parses; return what is left half-merged."""
-    updated = run(*CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files")
-    print(updated.stdout.strip().splitlines()[-1] if updated.stdout.strip() else "")
+    run(*CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files")
     merge_list_entries(Path("pyproject.toml"))
     if "pyproject.toml" in git("diff", "--name-only", "--diff-filter=U").stdout.split():
         git("add", "pyproject.toml")  # resolved above, or still marked for the state check
@@ -171,22 +190,85 @@ def pull_request_body(problems: list[str]) -> str:
     return body
 
 
-def main() -> int:
+def only_the_recorded_commit_changed() -> bool:
+    """Whether the staged update changes nothing but the template commit .cruft.json records."""
+    if git("diff", "--cached", "--name-only").stdout.split() != [".cruft.json"]:
+        return False
+    before = without_commit(git("show", "HEAD:.cruft.json").stdout)
+    return before == without_commit(Path(".cruft.json").read_text())
+
+
+def without_commit(cruft_state: str) -> dict:
+    """cruft's state with the template commit left out (it is kept twice)."""
+    state = json.loads(cruft_state)
+    state.pop("commit", None)
+    state.get("context", {}).get("cookiecutter", {}).pop("_commit", None)
+    return state
+
+
+def check_ready() -> None:
+    """What the update needs before it changes anything, each named with its fix."""
     if in_ci() and not os.environ.get("GH_TOKEN"):
         raise UpdateFailed(f"No token for the template update. {TOKEN_HELP}")
+    if git("remote", "get-url", "origin", check=False).returncode:
+        raise UpdateFailed(
+            "This repository has no `origin` remote, where the update pushes its branch. Add it: "
+            "`git remote add origin <this repository's GitHub URL>`, or see the change with "
+            "--dry-run."
+        )
+    if not in_ci() and run("gh", "auth", "status", check=False).returncode:
+        raise UpdateFailed("gh is not logged in to GitHub. Run `gh auth login`, or set GH_TOKEN.")
+    if git("status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise UpdateFailed("The working tree has uncommitted changes. Commit or stash them first.")
+
+
+def dry_run() -> int:
+    """Apply the update to a copy of HEAD and print what it would propose; change nothing."""
+    here = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="template-update-") as copy:
+        git("worktree", "add", "--quiet", "--detach", copy, "HEAD")
+        try:
+            os.chdir(copy)
+            problems = apply_template()
+            git("add", "--all")
+            if only_the_recorded_commit_changed() or not git("diff", "--cached").stdout:
+                print("The template's newer commits change nothing here: no pull request.")
+                return 0
+            print(git("diff", "--cached", "--stat").stdout + git("diff", "--cached").stdout, end="")
+            if problems:
+                print("It would not apply cleanly:\n" + "\n".join(f"- {p}" for p in problems))
+        finally:
+            os.chdir(here)
+            git("worktree", "remove", "--force", copy)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="template_tools.update", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the change it would propose; touch nothing"
+    )
+    if parser.parse_args(argv).dry_run:
+        return dry_run()
+    check_ready()
     if in_ci():
         run("gh", "auth", "setup-git")
     base = git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    if git("status", "--porcelain", "--untracked-files=no").stdout.strip():
-        raise UpdateFailed("The working tree has uncommitted changes. Commit or stash them first.")
     pull_request = open_pull_request()
     check_out_update_branch(base)
     problems = apply_template()
     git("add", "--all")
+    if only_the_recorded_commit_changed():
+        git("reset", "--quiet", "--hard", "HEAD")  # nothing for the team to review
     if git("diff", "--cached", "--quiet", check=False).returncode == 0:
         ahead = git("rev-list", "--count", f"origin/{base}..HEAD").stdout.strip() != "0"
         if not ahead:
-            print(f"Already up to date with the template; {BRANCH} has nothing new.")
+            print(
+                "The template's newer commits change nothing here: no pull request. The recorded "
+                "template commit catches up with the next update that changes a file."
+            )
             git("switch", "--quiet", base)
             return 0
     else:
