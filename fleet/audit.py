@@ -11,7 +11,13 @@ from fleet.checks import Finding
 from fleet.facts import Repo, read_repo
 from fleet.org import org_settings, team_settings
 from fleet.sources import Source, SourceError, checkout
-from fleet.template import commits_behind, drifted_files, expected_storage, head
+from fleet.template import (
+    changes_nothing,
+    commits_behind,
+    drifted_files,
+    expected_storage,
+    head,
+)
 
 
 @dataclass
@@ -54,12 +60,22 @@ def audit(
         cache = cache or default_cache()
         cache.mkdir(parents=True, exist_ok=True)
         behind = {
-            r.name: commits_behind(template, r.template_commit) for r in repos if r.template_commit
+            repo.name: commits_behind(template, repo.template_commit)
+            for repo in repos
+            if repo.template_commit
         }
+        if drift:  # a repository those commits leave as rendered is current
+            for repo in repos:
+                if behind.get(repo.name) and changes_nothing(
+                    template, repo.template_commit, repo.answers, cache
+                ):
+                    behind[repo.name] = 0
         findings += checks.location_names(repos)
         findings += checks.agent_queues(repos)
-        findings += checks.storage(repos, lambda r: expected_storage(template, r.answers))
-        findings += checks.template_version(repos, lambda c: commits_behind(template, c))
+        findings += checks.storage(
+            repos, lambda r: expected_storage(template, r.answers), lambda r: behind.get(r.name)
+        )
+        findings += checks.template_version(repos, lambda repo: behind.get(repo.name))
         if (template / INFRA).is_dir():  # the platform team keeps its stacks in the template
             findings += checks.stacks(repos, template / INFRA, lambda r: stack_text(template, r))
         if drift:  # only against a commit the template has: template_version names the rest

@@ -74,21 +74,32 @@ def agent_queues(repos: list[Repo]) -> list[Finding]:
     ]
 
 
-def storage(repos: list[Repo], expected: Callable[[Repo], dict]) -> list[Finding]:
+def storage(
+    repos: list[Repo], expected: Callable[[Repo], dict], behind: Callable[[Repo], int | None]
+) -> list[Finding]:
+    """Storage settings that differ from what the template renders now, and why: a pending
+    update for a repository behind the template, otherwise an edit made in the repository."""
     findings = []
     for repo in repos:
-        wanted = expected(repo)
-        for constant, value in wanted.items():
-            if repo.storage.get(constant) != value:
-                findings.append(
-                    Finding(
-                        repo.name,
-                        "storage",
-                        f"storage.py sets {constant} = {repo.storage.get(constant)!r}, the org's "
-                        f"template gives {value!r}. Teams read each other's assets only with "
-                        "identical settings: take the template update (or revert the edit)",
-                    )
+        for constant, value in expected(repo).items():
+            if repo.storage.get(constant) == value:
+                continue
+            if behind(repo):
+                fix = "Merge its template-update pull request, which brings the org's value."
+            else:
+                fix = (
+                    "The repository is on the current template, so the file was edited here: "
+                    "undo the edit (`cruft diff` shows it)."
                 )
+            findings.append(
+                Finding(
+                    repo.name,
+                    "storage",
+                    f"storage.py sets {constant} = {repo.storage.get(constant)!r}, the org's "
+                    f"template gives {value!r}; teams read each other's assets only with "
+                    f"identical settings. {fix}",
+                )
+            )
     return findings
 
 
@@ -115,14 +126,14 @@ def stacks(repos: list[Repo], folder: Path, expected: Callable[[Repo], str]) -> 
     return findings
 
 
-def template_version(repos: list[Repo], behind: Callable[[str], int | None]) -> list[Finding]:
+def template_version(repos: list[Repo], behind: Callable[[Repo], int | None]) -> list[Finding]:
     findings = []
     for repo in repos:
         if repo.template_commit is None:
             message = (
                 "has no .cruft.json, so its template version is unknown. Link it: `cruft link`"
             )
-        elif (count := behind(repo.template_commit)) is None:
+        elif (count := behind(repo)) is None:
             message = (
                 f"is on template commit {repo.template_commit[:12]}, which the template's "
                 "history does not have, so its drift is not checked. Pull the template checkout "
@@ -145,7 +156,8 @@ def drift(repos: list[Repo], drifted: Callable[[Repo], list[str]]) -> list[Findi
         Finding(
             repo.name,
             "drift",
-            f"template-owned {problem}. Revert it, or change the template instead",
+            f"template-owned {problem} in this repository, and template updates overwrite it. "
+            "Undo it (`cruft diff` shows the edit), or propose the change in the org's template.",
         )
         for repo in repos
         if repo.template_commit

@@ -34,11 +34,27 @@ def head(template: Path) -> str:
     return git("rev-parse", "HEAD", cwd=template)
 
 
+#: What teams' files are rendered from, besides the team folder: a template commit touching none
+#: of these (the fleet list, docs, the template's own tests) changes no team repository.
+RENDERED_FROM = [
+    "cookiecutter.json",
+    "hooks",
+    "templates",
+    "dagster-team-platform/pyproject.toml",
+    "dagster-team-platform/src",
+    "template-tools/pyproject.toml",
+    "template-tools/src",
+]
+
+
 @functools.cache
 def commits_behind(template: Path, commit: str) -> int | None:
-    """Template commits since `commit`; None when the template's history does not have it."""
-    count = git("rev-list", "--count", f"{commit}..HEAD", cwd=template)
-    return int(count) if count else None
+    """Template commits since `commit` that touch what teams' files are rendered from; None when
+    the template's history does not have `commit`."""
+    if not git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=template):
+        return None
+    paths = [template_folder(template).name, *RENDERED_FROM]
+    return int(git("rev-list", "--count", f"{commit}..HEAD", "--", *paths, cwd=template))
 
 
 @contextlib.contextmanager
@@ -55,11 +71,11 @@ def stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache: Path) -> list[str]:
-    """Template-owned files the repository changed, by the team repos' own drift rules.
+def rendered(template: Path, commit: str, answers: dict, cache: Path) -> Path:
+    """The team folder the template at `commit` renders for these answers.
 
-    Renders the template at the repository's recorded commit, once per commit and answers: a
-    render takes seconds, so renders are kept in `cache` between runs.
+    A render takes seconds, so renders are kept in `cache` between runs, once per commit and
+    answers.
     """
     cache = cache / _digest(str(template.resolve()))  # one template's history never answers
     cache.mkdir(parents=True, exist_ok=True)  # for another's
@@ -72,9 +88,30 @@ def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         with stdout_to_stderr():  # the post-generation hook may print its "Next:" steps
-            rendered = drift.render(clone, commit, answers, folder)
-        (folder / "done").write_text(rendered.relative_to(folder).as_posix())
-    return drift.drift(repo, folder / (folder / "done").read_text())
+            render = drift.render(clone, commit, answers, folder)
+        (folder / "done").write_text(render.relative_to(folder).as_posix())
+    return folder / (folder / "done").read_text()
+
+
+def drifted_files(template: Path, repo: Path, commit: str, answers: dict, cache: Path) -> list[str]:
+    """Template-owned files the repository changed, by the team repos' own drift rules."""
+    return drift.drift(repo, rendered(template, commit, answers, cache))
+
+
+def changes_nothing(template: Path, commit: str, answers: dict, cache: Path) -> bool:
+    """Whether the template's HEAD renders the template-owned files exactly as `commit` did for
+    these answers: then an update would change nothing but the commit cruft records."""
+    before, after = (rendered(template, c, answers, cache) for c in (commit, head(template)))
+    team_owned = drift.skip_list(after, {})
+    return owned_files(before, team_owned) == owned_files(after, team_owned)
+
+
+def owned_files(folder: Path, team_owned: list[str]) -> dict[str, bytes]:
+    return {
+        name: (folder / name).read_bytes()
+        for name in drift.files(folder)
+        if not drift.skipped(name, team_owned)
+    }
 
 
 def _digest(value: object) -> str:

@@ -17,6 +17,7 @@ import yaml
 from uv import find_uv_bin
 
 from fleet.org import org_settings
+from fleet.template import changes_nothing, commits_behind
 from testkit.repos import (
     TEMPLATE,
     TEMPLATE_DIR,
@@ -92,12 +93,13 @@ def set_upstream_window(repo: Path, key: str, count: int, period: str) -> None:
 
 @pytest.fixture(scope="session")
 def fleet_repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
-    """The template two commits after v1, and the fleet's repositories by name."""
+    """The template two releases after v1, then a commit that changes nothing teams get (the
+    fork's fleet list and docs), and the fleet's repositories by name."""
     template = commit_template_copy(tmp_path_factory.mktemp("template") / "dagster-team-template")
     v1 = git("rev-parse", "HEAD", cwd=template).strip()
     for version in ("v2", "v3"):
-        with (template / "CHANGELOG.md").open("a") as changelog:
-            changelog.write(f"\n<!-- {version} -->\n")
+        with (template / TEMPLATE_DIR / ".gitignore").open("a") as ignored:
+            ignored.write(f"# {version}\n")
         commit(template, version)
     folder = tmp_path_factory.mktemp("fleet")
     repos = {
@@ -123,6 +125,11 @@ def fleet_repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     for repo in repos.values():
         run_in_repo(repo, "uv", "lock", "--quiet")
         commit(repo, "Team changes")
+    with (template / "fleet.toml").open("a") as fleet_list:  # a release no team gets
+        fleet_list.write('# repos = ["https://github.com/acme/finance.git"]\n')
+    with (template / "docs/index.md").open("a") as docs:
+        docs.write("\nA docs fix.\n")
+    commit(template, "v4: the fleet list and a docs fix")
     return template, repos
 
 
@@ -165,6 +172,7 @@ def test_a_rogue_bucket_is_reported_against_its_repo(faulty) -> None:
     _, report, _ = faulty
     (message,) = findings(report, "risk", "storage")
     assert "BUCKETS" in message and "rogue-bucket" in message
+    assert message.endswith("so the file was edited here: undo the edit (`cruft diff` shows it).")
     assert [f for f in report["findings"] if f["check"] == "storage" and f["repo"] != "risk"] == []
 
 
@@ -173,7 +181,8 @@ def test_a_repo_two_template_commits_behind_is_reported(faulty) -> None:
     (message,) = findings(report, "legacy", "template-version")
     assert "is 2 template commits behind" in message
     behind = {repo["name"]: repo["commits_behind"] for repo in report["repos"]}
-    assert behind["legacy"] == 2 and behind["finance"] == 0
+    # v4 touched only the fleet list and docs: no repository is behind for it.
+    assert behind["legacy"] == 2 and set(behind.values()) == {0, 2}
     vendored = TEMPLATE / TEMPLATE_DIR / "vendor/dagster-team-platform/pyproject.toml"
     version = tomllib.loads(vendored.read_text())["project"]["version"]
     assert {repo["platform_version"] for repo in report["repos"]} == {version}
@@ -205,7 +214,9 @@ def test_a_repo_newer_than_the_template_checkout_is_a_finding_even_from_a_warm_c
 def test_drifted_template_files_are_reported(faulty) -> None:
     _, report, _ = faulty
     assert findings(report, "ops", "drift") == [
-        "template-owned .github/workflows/ci.yml was edited. Revert it, or change the template instead"
+        "template-owned .github/workflows/ci.yml was edited in this repository, and template "
+        "updates overwrite it. Undo it (`cruft diff` shows the edit), or propose the change in "
+        "the org's template."
     ]
     assert any("storage.py was edited" in msg for msg in findings(report, "risk", "drift"))
     assert findings(report, "legacy", "drift") == []  # behind is not drifted
@@ -402,3 +413,23 @@ def test_the_weekly_run_opens_or_updates_one_issue_with_the_report(
     )
     assert call[: len(expected)] == expected
     assert call[-1].startswith("# Fleet audit") and "**hr** (upstream)" in call[-1]
+
+
+def test_a_release_that_changes_only_other_teams_files_leaves_a_repo_current(
+    fleet_repos, tmp_path: Path
+) -> None:
+    """A Dockerfile fix reaches Hybrid teams only: a Serverless team is not behind for it."""
+    template, _ = fleet_repos
+    fork = tmp_path / "template"
+    git("clone", "-q", template, fork, cwd=tmp_path)
+    before = git("rev-parse", "HEAD", cwd=fork).strip()
+    dockerfile = next((fork / TEMPLATE_DIR).glob("*Dockerfile*"))
+    with dockerfile.open("a") as image:
+        image.write("# a Hybrid-only fix\n")
+    commit(fork, "v5: the Dockerfile")
+    serverless = {"team_name": "Pay", "team_slug": "pay"}
+    hybrid = serverless | {"deployment": "hybrid-k8s"}
+    cache = tmp_path / "cache"
+    assert commits_behind(fork, before) == 1
+    assert changes_nothing(fork, before, serverless, cache)
+    assert not changes_nothing(fork, before, hybrid, cache)

@@ -44,14 +44,21 @@ def test_agent_queues() -> None:
 def test_storage_compares_every_constant() -> None:
     team = repo("a")
     team.storage = storage_constants('BUCKETS = {"prod": "x"}\nPREFIX = "p"\n')
-    found = checks.storage([team], lambda _: {"BUCKETS": {"prod": "y"}, "PREFIX": "p"})
+    found = checks.storage([team], lambda _: {"BUCKETS": {"prod": "y"}, "PREFIX": "p"}, lambda _: 0)
     assert [f.message.split(",")[0] for f in found] == ["storage.py sets BUCKETS = {'prod': 'x'}"]
+    assert found[0].message.endswith(
+        "so the file was edited here: undo the edit (`cruft diff` shows it)."
+    )
+    pending = checks.storage([team], lambda _: {"BUCKETS": {"prod": "y"}}, lambda _: 1)
+    assert pending[0].message.endswith(
+        "Merge its template-update pull request, which brings the org's value."
+    )
 
 
 def test_storage_compares_the_retention_too() -> None:
     team = repo("a")
     team.storage = storage_constants('PREFIX = "p"\nHISTORY_DAYS = 7\n')
-    found = checks.storage([team], lambda _: {"PREFIX": "p", "HISTORY_DAYS": 30})
+    found = checks.storage([team], lambda _: {"PREFIX": "p", "HISTORY_DAYS": 30}, lambda _: 0)
     assert [f.message.split(",")[0] for f in found] == ["storage.py sets HISTORY_DAYS = 7"]
 
 
@@ -62,7 +69,7 @@ def test_every_setting_the_platform_takes_is_a_checked_constant() -> None:
 
 
 def test_template_version() -> None:
-    behind = {"c0ffee": 2}.get
+    behind = lambda team: {"a": 2}.get(team.name)
     assert "2 template commits behind" in checks.template_version([repo("a")], behind)[0].message
     assert checks.template_version([repo("a")], lambda _: 0) == []
     assert "does not have" in checks.template_version([repo("a")], lambda _: None)[0].message
