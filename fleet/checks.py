@@ -170,27 +170,42 @@ def definers(repos: list[Repo]) -> dict[str, list[str]]:
 
 
 def key_collisions(repos: list[Repo]) -> list[Finding]:
-    return [
-        Finding(
-            name,
-            "key-collision",
-            f"asset {key} is also defined by {', '.join(n for n in names if n != name)}. "
-            "Keep every key under the team's own prefix",
-        )
-        for key, names in definers(repos).items()
-        if len(names) > 1
-        for name in names
-    ]
+    """A key two repositories define, against each that defines it outside its own prefix: the
+    team whose prefix it is keeps it (and hears nothing), or both are told when neither owns it."""
+    package = {repo.name: repo.package for repo in repos}
+    findings = []
+    for key, names in definers(repos).items():
+        if len(names) < 2:
+            continue
+        owners = [name for name in names if key.split("/")[0] == package[name]]
+        for name in names:
+            if name in owners:
+                continue
+            others = ", ".join(other for other in names if other != name)
+            findings.append(
+                Finding(
+                    name,
+                    "key-collision",
+                    f"defines asset {key}, outside its own prefix, and {others} defines it too. "
+                    f'Keep every key under this team\'s prefix (key_prefix="{package[name]}").',
+                )
+            )
+    return findings
 
 
 def upstreams(repos: list[Repo]) -> list[Finding]:
+    """Declared upstreams that no repository defines, or whose owner is another; nothing is
+    said of an upstream whose owner's definitions did not load (that repository's finding)."""
     defined = definers(repos)
     location = {repo.name: repo.location_names for repo in repos}
+    unknown = {name for repo in repos if repo.assets is None for name in repo.location_names}
     findings = []
     for repo in repos:
         for upstream in repo.upstreams:
             key, owner = upstream["key"], upstream["owner"]
             others = [name for name in defined.get(key, []) if name != repo.name]
+            if owner in unknown:
+                continue
             if not others:
                 message = (
                     f"declares upstream {key}, which no other repository defines. Fix the key "

@@ -87,9 +87,21 @@ def test_upstreams_need_exactly_one_other_definer_with_the_declared_owner() -> N
     assert "owner 'fin', but finance (location finance) defines it" in found[1].message
 
 
-def test_key_collisions() -> None:
+def test_a_key_collision_is_blamed_on_the_repo_outside_its_prefix() -> None:
     fleet = [repo("a", assets={"a/x": None}), repo("b", assets={"a/x": None, "b/y": None})]
-    assert pairs(checks.key_collisions(fleet)) == {("a", "key-collision"), ("b", "key-collision")}
+    assert [str(f) for f in checks.key_collisions(fleet)] == [
+        "b: key-collision: defines asset a/x, outside its own prefix, and a defines it too. Keep "
+        'every key under this team\'s prefix (key_prefix="b").'
+    ]
+    strays = [repo("a", assets={"z/x": None}), repo("b", assets={"z/x": None})]
+    assert pairs(checks.key_collisions(strays)) == {("a", "key-collision"), ("b", "key-collision")}
+
+
+def test_an_upstream_of_a_repo_whose_definitions_do_not_load_is_not_called_dangling() -> None:
+    broken = dataclasses.replace(repo("billing"), assets=None)
+    reader = repo("sales", upstreams=[("billing/orders", "billing", None)])
+    assert checks.upstreams([broken, reader]) == []
+    assert pairs(checks.upstreams([repo("billing"), reader])) == {("sales", "upstream")}
 
 
 def test_cycles_and_deploy_order() -> None:
