@@ -1,5 +1,6 @@
-"""`python -m fleet audit [--json] [--markdown FILE] [MANIFEST | REPO ...]`, `issue` for CI, and
-`infra --out DIR [MANIFEST | REPO ...]`, the org's buckets and the teams' identities."""
+"""`python -m fleet audit [--json] [--markdown FILE] [MANIFEST | REPO ...]`, `issue` for CI,
+`infra --out DIR [MANIFEST | REPO ...]`, the org's buckets and the teams' identities, and
+`references TEAM [MANIFEST | REPO ...]`, everything that refers to a team."""
 
 import argparse
 import json
@@ -15,8 +16,9 @@ import yaml
 from fleet import infra
 from fleet.audit import audit
 from fleet.checks import Finding
-from fleet.facts import read_repo
+from fleet.facts import Repo, read_repo
 from fleet.org import TEMPLATE, org_settings
+from fleet.references import UnknownTeam, references
 from fleet.report import as_json, markdown, table
 from fleet.sources import Source, SourceError, checkout, read_manifest, source
 
@@ -53,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     infra.add_argument("targets", nargs="*", metavar="MANIFEST | REPO", help=TARGETS)
     infra.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
     infra.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
+    listing = commands.add_parser(
+        "references", help="list everything that refers to a team: for renaming or retiring it"
+    )
+    listing.add_argument("team", metavar="TEAM", help="its repository, slug or code location")
+    listing.add_argument("targets", nargs="*", metavar="MANIFEST | REPO", help=TARGETS)
+    listing.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
     return main
 
 
@@ -91,21 +99,41 @@ def publish_issue(report: str) -> None:
         subprocess.run(["gh", *command], check=True)
 
 
+def read_all(found: list[Source], errors: list[Finding], into: Path) -> list[Repo] | None:
+    """Every listed repository; None, with one line per problem printed, if any cannot be read."""
+    repos = []
+    for listed in found:
+        try:
+            repos.append(read_repo(listed.name, checkout(listed, into)))
+        except SourceError as error:
+            errors.append(Finding(listed.name, "source", str(error)))
+    for error in errors:
+        print(f"ERROR: {error.message}", file=sys.stderr)
+    return None if errors else repos
+
+
 def write_infra(found: list[Source], errors: list[Finding], out: Path, template: Path) -> int:
     """Render the stacks once every listed repository is read; otherwise write nothing."""
-    repos = []
     with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
-        for found_source in found:
-            try:
-                repos.append(read_repo(found_source.name, checkout(found_source, Path(tmp))))
-            except SourceError as error:
-                errors.append(Finding(found_source.name, "source", str(error)))
-        if errors:
-            print("".join(f"ERROR: {error.message}\n" for error in errors), file=sys.stderr, end="")
+        repos = read_all(found, errors, Path(tmp))
+        if repos is None:
             print(f"Nothing was written to {out}.", file=sys.stderr)
             return 1
         org, teams = org_settings(template), infra.teams(repos, template)
         print(infra.next_steps(org, infra.write(out, org, teams), teams))
+    return 0
+
+
+def show_references(team: str, found: list[Source], errors: list[Finding], template: Path) -> int:
+    with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
+        repos = read_all(found, errors, Path(tmp))
+        if repos is None:
+            return 1
+        try:
+            print("\n".join(references(team, repos, template)))
+        except UnknownTeam as error:
+            print(f"ERROR: {error}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -120,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     found, errors = sources(args.targets, args.template)
     if args.command == "infra":
         return write_infra(found, errors, args.out, args.template)
+    if args.command == "references":
+        return show_references(args.team, found, errors, args.template)
     result = audit(found, args.template, errors, drift=not args.no_drift, cache=args.cache)
     print(as_json(result) if args.json else table(result))
     if args.markdown:

@@ -10,6 +10,7 @@ from fleet.asset_keys import AssetsUnknown, load_all
 from fleet.checks import Finding
 from fleet.facts import Repo, read_repo
 from fleet.org import org_settings, team_settings
+from fleet.references import INFRA
 from fleet.sources import Source, SourceError, checkout
 from fleet.template import (
     changes_nothing,
@@ -31,10 +32,6 @@ class Audit:
     downstream: dict[str, list[str]]
     alert_policies: dict
     behind: dict[str, int | None] = field(default_factory=dict)
-
-
-#: Where the platform team commits the stacks `fleet infra` writes, once it runs them.
-INFRA = "infra"
 
 
 def default_cache() -> Path:

@@ -266,10 +266,12 @@ def deploy_order(repos: list[Repo]) -> list[str] | None:
         return None
 
 
-def downstream(repos: list[Repo]) -> dict[str, list[str]]:
+def downstream(
+    repos: list[Repo], reads: Callable[[list[Repo]], dict[str, set[str]]] = dependencies
+) -> dict[str, list[str]]:
     """Each repository with every repository that reads its assets, directly or not."""
     readers = defaultdict(set)
-    for name, deps in dependencies(repos).items():
+    for name, deps in reads(repos).items():
         for dep in deps:
             readers[dep].add(name)
     result = {}

@@ -436,3 +436,66 @@ def test_a_release_that_changes_only_other_teams_files_leaves_a_repo_current(
     assert commits_behind(fork, before) == 1
     assert changes_nothing(fork, before, serverless, cache)
     assert not changes_nothing(fork, before, hybrid, cache)
+
+
+def test_a_read_team_is_listed_with_all_that_refers_to_it_and_retired_to_a_green_audit(
+    fleet_repos, tmp_path: Path
+) -> None:
+    """The retirement sequence of the fleet docs, step by step: readers first, then the team."""
+    template, repos = fleet_repos
+    org = org_settings(template)
+    support = Path(shutil.copytree(repos["support"], tmp_path / "support"))
+
+    listed = fleet("references", "--template", template, "finance", repos["finance"], support)
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "finance: code location finance, package finance, asset keys finance/…"
+    assert "  support: finance/revenue" in lines
+    assert "  support: support-upstreams targets finance/revenue" in lines
+    assert "Deploy before: support" in lines
+    production = org["buckets"][org["prod_deployment"]]
+    assert (
+        f"  s3://{production}/{org['storage_prefix']}/finance/ ({org['prod_deployment']})" in lines
+    )
+    (identities,) = [line for line in lines if line.startswith("Identities: ")]
+    assert f"dagster-finance-{org['prod_deployment']}, " in identities
+    assert (
+        f"dagster-finance-branches (stack {org['organization']}-dagster-team-finance" in identities
+    )
+
+    # 1. The reader stops reading finance: its asset, its declaration and the alert policy that
+    # watched it go; its CI passes.
+    assets = support / "src/support/defs/assets.py"
+    code = assets.read_text()
+    assets.write_text(code[: code.index("\n\n@dg.asset(\n    key_prefix")] + "\n")
+    declarations = support / "src/support/defs/upstreams.yaml"
+    data = yaml.safe_load(declarations.read_text())
+    data["upstreams"] = [u for u in data["upstreams"] if u["key"] != "finance/revenue"]
+    declarations.write_text(yaml.safe_dump(data, sort_keys=False))
+    policies = yaml.safe_load((support / "alert_policies.yaml").read_text())
+    policies["alert_policies"] = [
+        p for p in policies["alert_policies"] if p["name"] != "support-upstreams"
+    ]
+    (support / "alert_policies.yaml").write_text(yaml.safe_dump(policies, sort_keys=False))
+    commit(support, "Stop reading finance, which is retired")
+    assert (
+        " passed"
+        in run_in_repo(support, "uv", "run", "pytest", "-q", "-p", "no:cacheprovider").stdout
+    )
+
+    # 2. Nothing refers to finance any more: the platform team removes it from the list.
+    after = fleet("references", "--template", template, "finance", repos["finance"], support)
+    assert "Read by (their upstreams.yaml):\n  nobody\n" in after.stdout
+    assert "Deploy before: nothing (no repository reads it)" in after.stdout
+
+    # 3. The fleet without finance audits clean.
+    audit = fleet("audit", "--json", "--template", template, "--cache", tmp_path / "cache", support)
+    assert (audit.returncode, json.loads(audit.stdout)["findings"]) == (0, []), audit.stderr
+
+
+def test_an_unknown_team_is_named_with_the_listed_ones(fleet_repos) -> None:
+    template, repos = fleet_repos
+    result = fleet("references", "--template", template, "billing", repos["finance"])
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "ERROR: No listed repository is team 'billing'. Listed: finance.\n"
