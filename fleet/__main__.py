@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
               "Install git and run the audit again", file=sys.stderr)  # fmt: skip
         return 2
     found, errors = sources(args.targets, args.template)
+    if errors and not found:  # nothing listed could be read: one line each, no empty report
+        print("".join(f"ERROR: {error.message}\n" for error in errors), file=sys.stderr, end="")
+        return 1
     if args.command == "infra":
         return write_infra(found, errors, args.out, args.template)
     if args.command == "references":

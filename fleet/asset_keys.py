@@ -40,7 +40,7 @@ def asset_keys(name: str, repo: Path, package: str, cache: Path) -> dict[str, in
     if not (repo / "uv.lock").is_file():
         raise AssetsUnknown(
             "has no uv.lock, so its definitions cannot be loaded as CI and the deploy load them. "
-            "Run `uv lock` in it and commit uv.lock"
+            "Run `uv lock` in it and commit uv.lock."
         )
     environment = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     environment["UV_PROJECT_ENVIRONMENT"] = str(cache / "venvs" / re.sub(r"[^\w.-]", "_", name))
@@ -54,18 +54,18 @@ def asset_keys(name: str, repo: Path, package: str, cache: Path) -> dict[str, in
         raise AssetsUnknown(
             "cannot be loaded: uv is not on PATH, and the audit loads each repository's "
             "definitions with it to learn their asset keys. Install uv "
-            "(https://docs.astral.sh/uv/getting-started/installation/) and run the audit again"
+            "(https://docs.astral.sh/uv/getting-started/installation/) and run the audit again."
         )
     if result.returncode != 0:
         reason = " ".join(result.stderr.strip().splitlines()[-1:]) or f"exit {result.returncode}"
         if "--locked" in result.stderr:
             raise AssetsUnknown(
                 f"uv.lock does not match pyproject.toml ({reason}). Run `uv lock` in it and "
-                "commit uv.lock; its CI fails the same way"
+                "commit uv.lock; its CI fails the same way."
             )
         raise AssetsUnknown(
             f"its definitions do not load, so its asset keys are unknown ({reason}). "
-            "`uv run dg check defs` in the repository shows why"
+            "`uv run dg check defs` in the repository shows why."
         )
     keys = json.loads(result.stdout.strip().splitlines()[-1])
     answer.parent.mkdir(parents=True, exist_ok=True)

@@ -123,7 +123,7 @@ def drift_or_finding(repo: Repo, template: Path, cache: Path, findings: list[Fin
                 f"cannot be compared with the template at {repo.template_commit[:12]}: rendering "
                 f"it for the answers in .cruft.json failed ({type(error).__name__}: {error}). "
                 "Check those answers, or run the repository's drift check "
-                "(`uv run --no-project --with ./vendor/template-tools python -m template_tools.drift`) to see the whole error",
+                "(`uv run --no-project --with ./vendor/template-tools python -m template_tools.drift`) to see the whole error.",
             )
         )
         return []

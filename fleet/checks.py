@@ -52,7 +52,7 @@ def location_names(repos: list[Repo]) -> list[Finding]:
             "location-name",
             f"code location {location!r} is also deployed by {', '.join(n for n in names if n != name)}"
             f" (dagster-cloud-cli on the combined locations: {verdict or 'no error'}). The last "
-            "deploy replaces the other's location in Dagster+: give each team its own name",
+            "deploy replaces the other's location in Dagster+: give each team its own name.",
         )
         for location, names in holders(repos, lambda r: r.location_names).items()
         if len(names) > 1
@@ -66,7 +66,7 @@ def agent_queues(repos: list[Repo]) -> list[Finding]:
             name,
             "agent-queue",
             f"agent queue {queue!r} is also used by {', '.join(n for n in names if n != name)}. "
-            "Agent-queue isolation needs one queue per team: use the team slug",
+            "Agent-queue isolation needs one queue per team: use the team slug.",
         )
         for queue, names in holders(repos, lambda r: r.agent_queues).items()
         if len(names) > 1
@@ -110,7 +110,7 @@ def stacks(repos: list[Repo], folder: Path, expected: Callable[[Repo], str]) -> 
         path = folder / f"team-{repo.answers.get('team_slug')}.json"
         rerun = (
             f"The platform team runs `uvx nox -s fleet -- infra --out {folder.name}`, commits "
-            f"the stacks after review and deploys {path.name}"
+            f"the stacks after review and deploys {path.name}."
         )
         if not path.is_file():
             findings.append(Finding(repo.name, "infra", f"has no stack in {folder.name}/. {rerun}"))
@@ -131,19 +131,19 @@ def template_version(repos: list[Repo], behind: Callable[[Repo], int | None]) ->
     for repo in repos:
         if repo.template_commit is None:
             message = (
-                "has no .cruft.json, so its template version is unknown. Link it: `cruft link`"
+                "has no .cruft.json, so its template version is unknown. Link it: `cruft link`."
             )
         elif (count := behind(repo)) is None:
             message = (
                 f"is on template commit {repo.template_commit[:12]}, which the template's "
                 "history does not have, so its drift is not checked. Pull the template checkout "
                 "the audit reads (`--template`) if the repository is newer; otherwise link it to "
-                "a commit of the org's template"
+                "a commit of the org's template."
             )
         elif count:
             message = (
                 f"is {count} template commit{'s' * (count > 1)} behind (on "
-                f"{repo.template_commit[:12]}). Merge its template-update pull request"
+                f"{repo.template_commit[:12]}). Merge its template-update pull request."
             )
         else:
             continue
@@ -209,12 +209,12 @@ def upstreams(repos: list[Repo]) -> list[Finding]:
             if not others:
                 message = (
                     f"declares upstream {key}, which no other repository defines. Fix the key "
-                    "in defs/upstreams.yaml, or ask its owner to publish it"
+                    "in defs/upstreams.yaml, or ask its owner to publish it."
                 )
             elif len(others) == 1 and owner not in location[others[0]]:
                 message = (
                     f"declares upstream {key} with owner {owner!r}, but {others[0]} (location "
-                    f"{', '.join(location[others[0]])}) defines it. Correct the owner"
+                    f"{', '.join(location[others[0]])}) defines it. Correct the owner."
                 )
             else:
                 continue  # two definers are a key collision, reported against them
@@ -252,7 +252,7 @@ def cycles(repos: list[Repo]) -> list[Finding]:
                         "cycle",
                         f"repositories depend on each other in a cycle: {' -> '.join(cycle)} "
                         "(each reads the next one's assets). No deploy order works: move the "
-                        "shared assets to one of them",
+                        "shared assets to one of them.",
                     )
                 )
             graph[cycle[0]].discard(cycle[1])  # report any further cycle too
@@ -301,7 +301,7 @@ def freshness(repos: list[Repo]) -> list[Finding]:
                         "freshness",
                         f"expects {upstream['key']} at least every {duration(expected)}, but "
                         f"{owner}'s own policy (every {duration(window)}) overrides it in Dagster+. "
-                        f"Agree one window with {owner} and declare that",
+                        f"Agree one window with {owner} and declare that.",
                     )
                 )
     return findings
@@ -321,7 +321,7 @@ def alert_policy_names(repos: list[Repo]) -> list[Finding]:
             name,
             "alert-policy",
             f"alert policy {policy!r} is also defined by {', '.join(n for n in names if n != name)}. "
-            "Dagster+ keeps one policy per name: prefix names with the team slug",
+            "Dagster+ keeps one policy per name: prefix names with the team slug.",
         )
         for policy, names in holders(
             repos, lambda r: [p.get("name") for p in r.alert_policies]

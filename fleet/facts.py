@@ -59,7 +59,7 @@ def read_repo(name: str, path: Path) -> Repo:
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
         raise SourceError(
             f"{name} cannot be read ({type(error).__name__}: {error}). Check that the "
-            "repository's files are readable and that it was generated from this template"
+            "repository's files are readable and that it was generated from this template."
         )
 
 
@@ -68,14 +68,14 @@ def _read_repo(name: str, path: Path) -> Repo:
         if not (path / required).is_file():
             raise SourceError(
                 f"{name} is not a team repository: it has no {required}. List only repositories "
-                "generated from this template"
+                "generated from this template."
             )
     project = toml(path / "pyproject.toml").get("tool", {}).get("dg", {}).get("project", {})
     package = project.get("root_module")
     if not package:
         raise SourceError(
             f"{name} is not a team repository: pyproject.toml has no [tool.dg.project] "
-            "root_module. List only repositories generated from this template"
+            "root_module. List only repositories generated from this template."
         )
     state = path / ".cruft.json"
     cruft = json.loads(state.read_text()) if state.is_file() else {}
@@ -110,7 +110,7 @@ def answers(name: str, path: Path, cruft: dict) -> dict:
         return json.loads(legacy.read_text())
     raise SourceError(
         f"{name} is not a team repository: it has no .cruft.json. List only repositories "
-        "generated from this template"
+        "generated from this template."
     )
 
 
@@ -118,7 +118,7 @@ def toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
-        raise SourceError(f"{path.name} is not valid TOML ({error}). Fix it in the repository")
+        raise SourceError(f"{path.name} is not valid TOML ({error}). Fix it in the repository.")
 
 
 def load_yaml(path: Path) -> object:
@@ -127,7 +127,7 @@ def load_yaml(path: Path) -> object:
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise SourceError(f"{path.name} is not valid YAML ({error}). Fix it in the repository")
+        raise SourceError(f"{path.name} is not valid YAML ({error}). Fix it in the repository.")
 
 
 def storage_constants(source: str) -> dict:
@@ -146,7 +146,7 @@ def upstreams(name: str, package: str, path: Path) -> list[dict]:
     try:
         declared = declarations.as_json(declarations.load(package, path))
     except declarations.UpstreamDeclarationError as error:
-        raise SourceError(f"{name}: {error} Fix it in the repository") from None
+        raise SourceError(f"{name}: {error} Fix it in the repository.") from None
     return [
         {
             "key": upstream["key"],

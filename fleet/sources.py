@@ -27,11 +27,11 @@ def read_manifest(path: Path) -> list[Source]:
     try:
         data = tomllib.loads(path.read_text())
     except OSError as error:
-        raise SourceError(f"Cannot read the manifest {path} ({error.strerror}). Check the path")
+        raise SourceError(f"Cannot read the manifest {path} ({error.strerror}). Check the path.")
     except tomllib.TOMLDecodeError as error:
         raise SourceError(
             f"The manifest {path} is not valid TOML ({error}). Write it as "
-            '`repos = ["https://github.com/<org>/<repo>.git", ...]`'
+            '`repos = ["https://github.com/<org>/<repo>.git", ...]`.'
         )
     repos = data.get("repos")
     unknown = sorted(set(data) - {"repos"})
@@ -40,6 +40,7 @@ def read_manifest(path: Path) -> list[Source]:
             f"The manifest {path} must have exactly one key, `repos`, a list of git URLs or "
             'paths, like `repos = ["https://github.com/<org>/<repo>.git"]`'
             + (f"; it also has {', '.join(unknown)}" if unknown else "")
+            + "."
         )
     return [source(entry, relative_to=path.parent) for entry in repos]
 
@@ -61,7 +62,7 @@ def checkout(source: Source, into: Path) -> Path:
     if not is_remote(source):
         path = Path(source.location)
         if not path.is_dir():
-            raise SourceError(f"{path} does not exist. Check the path, or list a git URL")
+            raise SourceError(f"{path} does not exist. Check the path, or list a git URL.")
         return path
     token = next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), "")
     config = []
@@ -78,16 +79,16 @@ def checkout(source: Source, into: Path) -> Path:
             env=os.environ | {"GIT_TERMINAL_PROMPT": "0"},
         )
     except FileNotFoundError:
-        raise SourceError(f"Cannot clone {source.location}: git is not on PATH. Install git")
+        raise SourceError(f"Cannot clone {source.location}: git is not on PATH. Install git.")
     if result.returncode != 0:
         reason = " ".join(result.stderr.strip().splitlines()[-1:])
         if source.location.startswith("https://") and not token:
             raise SourceError(
                 f"Cannot clone {source.location} ({reason}) and no token is set. For private "
-                "repositories set GH_TOKEN to a token that can read them (Contents: read)"
+                "repositories set GH_TOKEN to a token that can read them (Contents: read)."
             )
         raise SourceError(
             f"Cannot clone {source.location} ({reason}). Check the URL and that the token in "
-            "GH_TOKEN can read the repository"
+            "GH_TOKEN can read the repository."
         )
     return target

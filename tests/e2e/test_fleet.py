@@ -249,13 +249,14 @@ def test_a_freshness_expectation_the_owner_overrides_is_reported(faulty) -> None
     _, report, _ = faulty
     assert findings(report, "sales", "freshness") == [
         "expects finance/revenue at least every 1 day, but finance's own policy (every 26 hours) "
-        "overrides it in Dagster+. Agree one window with finance and declare that"
+        "overrides it in Dagster+. Agree one window with finance and declare that."
     ]
     assert findings(report, "support", "freshness") == []
 
 
 def test_every_fault_is_against_the_right_repo_and_nothing_else_is_reported(faulty) -> None:
     _, report, _ = faulty
+    assert [f for f in report["findings"] if not f["message"].endswith(".")] == []  # sentences
     assert {(f["repo"], f["check"]) for f in report["findings"]} == {
         ("marketing", "location-name"), ("sales", "location-name"),
         ("marketing", "drift"),  # its dagster_cloud.yaml is template-owned
@@ -377,6 +378,19 @@ def test_git_urls_are_cloned_and_bad_input_is_named_while_the_rest_is_audited(
     assert "no token is set. For private repositories set GH_TOKEN" in errors["private"]
     assert [repo["name"] for repo in report["repos"]] == ["finance", "support"]
     assert len(report["findings"]) == 4
+    assert all(message.endswith(".") for message in errors.values())
+
+
+def test_a_bad_manifest_alone_is_one_line(fleet_repos, tmp_path: Path) -> None:
+    template, _ = fleet_repos
+    manifest = tmp_path / "fleet.toml"
+    manifest.write_text('repos = "https://github.com/acme/finance.git"\n')
+    result = fleet("audit", "--template", template, manifest)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"ERROR: The manifest {manifest} must have exactly one key, `repos`, a list of git URLs "
+        'or paths, like `repos = ["https://github.com/<org>/<repo>.git"]`.\n'
+    )
 
 
 FAKE_GH = """#!{python}

@@ -311,7 +311,7 @@ def test_an_unreadable_repository_writes_no_stack(stacks, tmp_path: Path) -> Non
     result = infra("--out", tmp_path / "stacks", out.parent / "finance", tmp_path / "missing")
     assert result.returncode == 1
     assert result.stderr == (
-        f"ERROR: {tmp_path / 'missing'} does not exist. Check the path, or list a git URL\n"
+        f"ERROR: {tmp_path / 'missing'} does not exist. Check the path, or list a git URL.\n"
         f"Nothing was written to {tmp_path / 'stacks'}.\n"
     )
     assert not (tmp_path / "stacks").exists()

@@ -123,7 +123,7 @@ def test_freshness_the_owner_overrides() -> None:
     found = checks.freshness([owner, late, agreed])
     assert [str(f) for f in found] == [
         "sales: freshness: expects fin/rev at least every 1 day, but fin's own policy (every "
-        "26 hours) overrides it in Dagster+. Agree one window with fin and declare that"
+        "26 hours) overrides it in Dagster+. Agree one window with fin and declare that."
     ]
 
 
@@ -195,7 +195,7 @@ def test_a_registered_team_without_a_current_stack_is_named(tmp_path: Path) -> N
         "b: infra: infra/team-b.json is not what the org settings and the team's answers give "
         "now, so its identities may not match its deployments. The platform team runs `uvx nox "
         "-s fleet -- infra --out infra`, commits the stacks after review and deploys "
-        "team-b.json",
+        "team-b.json.",
         "c: infra: has no stack in infra/. The platform team runs `uvx nox -s fleet -- infra "
-        "--out infra`, commits the stacks after review and deploys team-c.json",
+        "--out infra`, commits the stacks after review and deploys team-c.json.",
     ]
