@@ -28,6 +28,11 @@ def main(args: list[str]) -> int:
     path.write_text(json.dumps(state))
     if args[:2] == ["auth", "setup-git"]:  # local git configuration, no API call
         return 0
+    if args[:2] == ["auth", "status"]:  # logged in only through GH_TOKEN here
+        if os.environ.get("GH_TOKEN"):
+            return 0
+        print("You are not logged into any GitHub hosts. To log in, run: gh auth login")
+        return 1
     if os.environ.get("FAKE_GH_ERROR"):  # GitHub's API answers every call with this error
         print(os.environ["FAKE_GH_ERROR"], file=sys.stderr)
         return 1

@@ -27,6 +27,7 @@ from testkit.repos import (
     add_a_prompt_with_a_default,
     cli,
     commit_template_copy,
+    fake_gh,
     git,
     on_a_runner,
     repo_env,
@@ -214,6 +215,10 @@ def test_the_update_names_a_missing_gh_or_remote_in_one_line(world: World) -> No
     no_gh.pop("GITHUB_ACTIONS", None)
     missing_gh = subprocess.run(template_tool("update"), cwd=laptop, env=no_gh,
                                 capture_output=True, text=True, check=False)  # fmt: skip
+    logged_out = no_gh | {"PATH": f"{fake_gh(laptop.parent / 'bin')}:{no_gh['PATH']}",
+                          "FAKE_GH_STATE": str(laptop.parent / "laptop-gh.json")}  # fmt: skip
+    not_logged_in = subprocess.run(template_tool("update"), cwd=laptop, env=logged_out,
+                                   capture_output=True, text=True, check=False)  # fmt: skip
     git("remote", "remove", "origin", cwd=laptop)
     missing_remote = subprocess.run(template_tool("update"), cwd=laptop, env=no_gh,
                                     capture_output=True, text=True, check=False)  # fmt: skip
@@ -223,6 +228,10 @@ def test_the_update_names_a_missing_gh_or_remote_in_one_line(world: World) -> No
         "ERROR: gh is not on PATH. The update opens its pull request with GitHub's CLI: install "
         "it (https://cli.github.com) and log in with `gh auth login`, or see the change with "
         "--dry-run.\n"
+    )
+    assert (not_logged_in.returncode, not_logged_in.stderr) == (
+        1,
+        "ERROR: gh is not logged in to GitHub. Run `gh auth login`, or set GH_TOKEN.\n",
     )
     assert missing_remote.stderr == (
         "ERROR: This repository has no `origin` remote, where the update pushes its branch. Add "
