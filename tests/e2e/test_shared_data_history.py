@@ -389,14 +389,8 @@ def test_a_branch_deployment_rolls_back_only_its_own_prefix(teams, s3) -> None:
         (["rollback", "finance/orders", "--previous"],
          "ERROR: finance/orders has no version before the current one. `shared-storage "
          "history` lists the versions there are."),
-        (["rollback", "finance/orders", "--to", "{v1}", "--dagster-url", "http://127.0.0.1:9"],
-         "ERROR: The rollback is done, but Dagster has no record of it: "
-         "http://127.0.0.1:9/report_asset_materialization/ is unreachable ([Errno 111] "
-         "Connection refused). Start `dg dev` (or pass --dagster-url) and report it from the "
-         "asset's page with the metadata"),
     ],
-    ids=["another-team", "no-versions", "unknown-version", "unknown-run", "nothing-before",
-         "not-recorded"],
+    ids=["another-team", "no-versions", "unknown-version", "unknown-run", "nothing-before"],
 )  # fmt: skip
 def test_every_rollback_refusal_says_what_to_do(teams, tmp_path: Path, arguments, message) -> None:
     env = {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)}
@@ -407,6 +401,28 @@ def test_every_rollback_refusal_says_what_to_do(teams, tmp_path: Path, arguments
     result = shared_storage(teams["finance"], env, *arguments, check=False)
     assert result.returncode == 1
     assert message.format(root=tmp_path / PREFIX) in result.stderr
+
+
+def test_a_rollback_dagster_cannot_record_is_done_and_exits_apart(teams, tmp_path: Path) -> None:
+    """Exit 3, not 1: a script tells "rolled back, not recorded" from "nothing rolled back"."""
+    env = {"DAGSTER_SHARED_STORAGE_DIR": str(tmp_path)}
+    v1 = scenario(teams["finance"], env, "write", "orders", "10", "1")["version"]
+    scenario(teams["finance"], env, "write", "orders", "10", "2")
+    result = shared_storage(teams["finance"], env, "rollback", "finance/orders", "--to", v1,
+                            "--dagster-url", "http://127.0.0.1:9", check=False)  # fmt: skip
+    assert result.returncode == 3
+    assert result.stderr.startswith(
+        "WARNING: The rollback is done, but Dagster has no record of it: "
+        "http://127.0.0.1:9/report_asset_materialization/ is unreachable ([Errno 111] "
+        "Connection refused). Start `dg dev` (or pass --dagster-url) and report it from the "
+        "asset's page with the metadata"
+    )
+    assert stored(env, "orders").column("tag").to_pylist() == [1] * 10
+    usage = " ".join(shared_storage(teams["finance"], env, "rollback", "--help").stdout.split())
+    assert (
+        "exit codes: 0 done; 1 refused or failed, nothing was rolled back; 2 the arguments are "
+        "wrong; 3 rolled back, but Dagster has no record of it"
+    ) in usage
 
 
 def test_a_pin_to_a_version_that_is_gone_names_it_and_what_to_do(teams, tmp_path: Path) -> None:

@@ -23,10 +23,21 @@ from .layout import PARTITION_FILE, object_stem, partition_key
 from .store import Superseded, Version
 
 LOCAL_WEBSERVER = "http://localhost:3000"  # where `dg dev` serves
+#: Exit codes, distinct so scripts can tell a rollback Dagster did not record from a failure
+#: (2 is argparse's, for arguments it cannot parse).
+DONE, FAILED, NOT_RECORDED = 0, 1, 3
+EXIT_CODES = (
+    f"exit codes: {DONE} done; {FAILED} refused or failed, nothing was rolled back; 2 the "
+    f"arguments are wrong; {NOT_RECORDED} rolled back, but Dagster has no record of it"
+)
 
 
 class Refused(Exception):
     """What the user asked for cannot be done; the message says why and what to do."""
+
+
+class NotRecorded(Exception):
+    """The rollback is done and Dagster could not be told; the message says how to record it."""
 
 
 def main(
@@ -43,8 +54,11 @@ def main(
             record(event, arguments.dagster_url, organization)
     except Refused as refusal:
         print(f"ERROR: {refusal}", file=sys.stderr)
-        return 1
-    return 0
+        return FAILED
+    except NotRecorded as missing:
+        print(f"WARNING: {missing}", file=sys.stderr)
+        return NOT_RECORDED
+    return DONE
 
 
 def history(io_manager: SharedStorageIOManager, asset: str, partition: str | None) -> str:
@@ -167,7 +181,7 @@ def record(event: dict | None, dagster_url: str | None, organization: str) -> No
     try:
         _report(event, dagster_url, organization)
     except OSError as error:
-        raise Refused(
+        raise NotRecorded(
             f"The rollback is done, but Dagster has no record of it: {error}. Start `dg dev` "
             "(or pass --dagster-url) and report it from the asset's page with the metadata "
             f"{json.dumps(event['metadata'])}."
@@ -206,13 +220,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shared-storage",
         description="Versions of this team's assets in the org's shared storage.",
+        epilog=EXIT_CODES,
     )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, summary in [
         ("history", "list an asset's stored versions, newest first"),
         ("rollback", "make an earlier version of one of this team's assets current again"),
     ]:
-        command = commands.add_parser(name, help=summary, description=summary)
+        command = commands.add_parser(name, help=summary, description=summary, epilog=EXIT_CODES)
         command.add_argument("asset", help="the asset key as in the UI, e.g. team/orders")
         command.add_argument(
             "--partition",
