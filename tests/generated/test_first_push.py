@@ -41,6 +41,13 @@ def shell(script: str, cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
+UNPREFIXED = """import dagster as dg
+
+
+@dg.asset
+def revenue_by_order() -> int:
+    return 1
+"""
 HYBRID = [
     "deployment=hybrid-k8s",
     "isolation=agent_queue",
@@ -71,3 +78,18 @@ def test_the_printed_next_steps_give_a_main_branch_that_ci_passes(
     assert "uv sync --locked" in steps
     for step in steps:
         shell(step, cwd=clone)
+    if not answers:  # the second week: an asset written without the prefix names the fix
+        package = next((clone / "src").iterdir()).name
+        (clone / "src" / package / "defs" / "revenue.py").write_text(UNPREFIXED)
+        tests = subprocess.run(
+            ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider",
+             "tests/test_definitions.py::test_every_asset_key_carries_the_team_prefix"],
+            cwd=clone, env=repo_env() | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert tests.returncode == 1
+        assert (
+            f"revenue_by_order outside this team's prefix '{package}': other teams could define "
+            f'the same key. Define each with key_prefix="{package}" and group_name="{package}", '
+            "as defs/assets.py does."
+        ) in " ".join(tests.stdout.split())
