@@ -15,8 +15,11 @@ nox.options.error_on_missing_interpreters = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 #: The platform package and the template tools, installed from their folders as a team's build
 #: installs them, never imported from the source tree (which every bake copies into team repos).
+#: Rebuilt on every run: uv keeps a folder's build until its pyproject.toml changes.
 UNITS = ["./dagster-team-platform", "./template-tools"]
-TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), *UNITS]
+REBUILT = ["--reinstall-package", "dagster-team-platform",
+           "--reinstall-package", "dagster-team-template-tools"]  # fmt: skip
+TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), *UNITS, *REBUILT]
 # A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
 #: The default run in parts, by folder, which the template's CI runs side by side: each test file
@@ -142,9 +145,11 @@ def diagram_stamp(source: Path) -> str:
 def fleet(session: nox.Session) -> None:
     """Audit every team repo together, `nox -s fleet -- audit [--json] [MANIFEST | REPO ...]`, or
     write the org's and every team's CloudFormation: `nox -s fleet -- infra --out infra`."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "fleet"), "./template-tools")
+    session.install(
+        *nox.project.dependency_groups(PYPROJECT, "fleet"), "./template-tools", *REBUILT
+    )
     # Its upstream declarations only, which need PyYAML alone: no Dagster in the audit's venv.
-    session.install("--no-deps", "./dagster-team-platform")
+    session.install("--no-deps", "./dagster-team-platform", *REBUILT)
     session.run("python", "-m", "fleet", *(session.posargs or ["audit"]))
 
 

@@ -172,3 +172,31 @@ def test_alert_policies_are_checked_against_dagster_plus_models(change, problem)
 def test_two_policies_with_one_name_are_refused() -> None:
     found = alert_policies.problems([POLICY, POLICY], "sales-analytics", [])
     assert found == ["sales-analytics-upstreams: two policies have this name"]
+
+
+def test_a_read_of_an_undeclared_upstream_names_the_lines_to_declare(tmp_path: Path) -> None:
+    declarations = tmp_path / "upstreams.yaml"
+    declarations.write_text(DECLARATIONS)
+
+    @dg.asset(key_prefix=PACKAGE, ins={"orders": dg.AssetIn(key=["finance", "orders"])})
+    def revenue_by_order(orders: object) -> int:
+        return 1
+
+    @dg.asset(
+        key_prefix=PACKAGE, deps=[dg.AssetKey(["finance", "revenue"]), dg.AssetKey([PACKAGE, "x"])]
+    )
+    def declared_read() -> int:  # finance/revenue is declared; own keys need no declaration
+        return 1
+
+    own = dg.Definitions(assets=[revenue_by_order, declared_read])
+    with pytest.raises(dg.DagsterInvalidDefinitionError) as refused:
+        upstream_definitions(PACKAGE, declarations, own)
+    assert str(refused.value) == (
+        "Assets read other teams' assets that defs/upstreams.yaml does not declare:\n"
+        "  sales_analytics/revenue_by_order reads finance/orders\n"
+        "Declare each under `upstreams:` in defs/upstreams.yaml (the owner is the code location "
+        "that publishes it; by the naming rule, its key's first part):\n"
+        "  - key: finance/orders\n"
+        "    owner: finance"
+    )
+    assert upstream_definitions(PACKAGE, declarations, dg.Definitions(assets=[declared_read]))

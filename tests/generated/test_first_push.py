@@ -48,6 +48,13 @@ UNPREFIXED = """import dagster as dg
 def revenue_by_order() -> int:
     return 1
 """
+UNDECLARED = """import dagster as dg
+
+
+@dg.asset(key_prefix="{0}", group_name="{0}", ins={{"orders": dg.AssetIn(key=["finance", "orders"])}})
+def revenue_by_order(orders: object) -> int:
+    return 1
+"""
 HYBRID = [
     "deployment=hybrid-k8s",
     "isolation=agent_queue",
@@ -93,3 +100,16 @@ def test_the_printed_next_steps_give_a_main_branch_that_ci_passes(
             f'the same key. Define each with key_prefix="{package}" and group_name="{package}", '
             "as defs/assets.py does."
         ) in " ".join(tests.stdout.split())
+        # ...and a read of another team's asset it has not declared names the lines to add.
+        (clone / "src" / package / "defs" / "revenue.py").write_text(UNDECLARED.format(package))
+        loaded = subprocess.run(
+            ["uv", "run", "--no-sync", "dg", "check", "defs"],
+            cwd=clone, env=repo_env() | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert loaded.returncode != 0
+        assert (
+            f"  {package}/revenue_by_order reads finance/orders\n"
+            "Declare each under `upstreams:` in defs/upstreams.yaml"
+        ) in loaded.stdout + loaded.stderr
+        assert "  - key: finance/orders\n    owner: finance" in loaded.stdout + loaded.stderr

@@ -50,10 +50,15 @@ class Reader:
         return f"{self.package}_contract"
 
 
-def upstream_definitions(package: str, declarations: Path) -> dg.Definitions:
-    """Stubs, checks and sensors for the upstreams a team's package declares in `declarations`."""
+def upstream_definitions(
+    package: str, declarations: Path, own: dg.Definitions | None = None
+) -> dg.Definitions:
+    """Stubs, checks and sensors for the upstreams a team's package declares in `declarations`;
+    given the team's `own` definitions, it first refuses a read of an undeclared upstream."""
     reader = Reader(package)
     upstreams = load(package, declarations)
+    if own is not None:
+        refuse_undeclared_reads(package, own, {upstream.key for upstream in upstreams})
     if not upstreams:
         return dg.Definitions()
     watched = [upstream for upstream in upstreams if upstream.freshness]
@@ -70,6 +75,33 @@ def upstream_definitions(package: str, declarations: Path) -> dg.Definitions:
         asset_checks=freshness_checks + contract_checks,
         sensors=sensors,
     )
+
+
+def refuse_undeclared_reads(package: str, own: dg.Definitions, declared: set[str]) -> None:
+    """Fail loading, naming each asset that reads another team's undeclared asset and the
+    upstreams.yaml lines to add (Dagster alone says only that no op produces the input)."""
+    reads = sorted(
+        {
+            (dep.asset_key.to_user_string(), spec.key.to_user_string())
+            for item in own.assets or []
+            for spec in (item.specs if isinstance(item, dg.AssetsDefinition) else [item])
+            if isinstance(spec, dg.AssetSpec)
+            for dep in spec.deps
+            if dep.asset_key.path[0] != package
+        }
+    )
+    missing = [(key, reader) for key, reader in reads if key not in declared]
+    if missing:
+        reasons = "".join(f"\n  {reader} reads {key}" for key, reader in missing)
+        entries = "".join(
+            f"\n  - key: {key}\n    owner: {owner_of(key)}"
+            for key in sorted({k for k, _ in missing})
+        )
+        raise dg.DagsterInvalidDefinitionError(
+            f"Assets read other teams' assets that defs/upstreams.yaml does not declare:{reasons}"
+            f"\nDeclare each under `upstreams:` in defs/upstreams.yaml (the owner is the code "
+            f"location that publishes it; by the naming rule, its key's first part):{entries}"
+        )
 
 
 def stub(reader: Reader, upstream: Upstream) -> dg.AssetSpec:

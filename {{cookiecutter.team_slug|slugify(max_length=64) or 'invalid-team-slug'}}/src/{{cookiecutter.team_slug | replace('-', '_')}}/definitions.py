@@ -17,8 +17,9 @@ UPSTREAMS = Path(__file__).parent / "defs" / "upstreams.yaml"  # other teams' as
 @dg.definitions
 def defs() -> dg.Definitions:
     """Everything under defs/ and the upstreams it declares, stored with the org's IO manager."""
+    own = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     return dg.Definitions.merge(
-        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        upstream_definitions(TEAM, UPSTREAMS),
+        own,
+        upstream_definitions(TEAM, UPSTREAMS, own),  # refuses reads it does not declare
         dg.Definitions(resources={"io_manager": shared_io_manager()}),
     )
