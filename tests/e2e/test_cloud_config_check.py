@@ -1,18 +1,17 @@
-"""CI's check of dagster_cloud.yaml: dagster-cloud-cli's own, quiet when valid, exact when not."""
+"""CI's check of dagster_cloud.yaml, run from the team repo's vendored tools as CI runs it:
+dagster-cloud-cli's own check, quiet when valid, exact when not."""
 
 import subprocess
 import sys
 from pathlib import Path
 
-from testkit.repos import TEMPLATE, bake_template
-
-TOOLS = {"PYTHONPATH": str(TEMPLATE / "template-tools/src")}
+from testkit.repos import TOOLS_PATH, bake_template
 
 
 def check(repo: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "template_tools.cloud_config"],
-        cwd=repo, env=TOOLS, capture_output=True, text=True, check=False,
+        cwd=repo, env=TOOLS_PATH, capture_output=True, text=True, check=False,
     )  # fmt: skip
 
 

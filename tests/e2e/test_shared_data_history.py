@@ -170,12 +170,20 @@ def test_an_interrupted_write_leaves_the_previous_version_whole(
     teams, where, interrupt: str, progress: int
 ) -> None:
     name = asset(where)
-    writer, first = frozen_mid_write(teams["finance"], where, name, progress)
-    during = stored(where, name)
-    writer.send_signal(getattr(signal, interrupt))
-    writer.send_signal(signal.SIGCONT)
-    output, _ = writer.communicate(timeout=120)
-    assert writer.returncode != 0, output
+    for _ in range(3):
+        writer, first = frozen_mid_write(teams["finance"], where, name, progress)
+        during = stored(where, name)
+        writer.send_signal(getattr(signal, interrupt))
+        writer.send_signal(signal.SIGCONT)
+        writer.communicate(timeout=120)
+        if writer.returncode != 0:
+            break
+        # Dagster defers SIGINT and SIGTERM in some stretches of a step, and this one finished
+        # its write first: then the new version is whole, never part of one. Interrupt again.
+        finished = stored(where, name)
+        assert finished.num_rows == ROWS and set(finished.column("tag").to_pylist()) == {2}
+    else:
+        pytest.fail(f"Dagster deferred {interrupt} past the end of the write three times")
     after = stored(where, name)
     for table in (during, after):
         assert table.num_rows == 1000 and set(table.column("tag").to_pylist()) == {1}

@@ -54,6 +54,7 @@ def expected_files(answers: dict, package: str = "sales_analytics") -> set[str]:
         "vendor/dagster-team-platform/src/dagster_team_platform/store.py",
         "vendor/template-tools/pyproject.toml",
         "vendor/template-tools/src/template_tools/__init__.py",
+        "vendor/template-tools/src/template_tools/cloud_config.py",
         "vendor/template-tools/src/template_tools/drift.py",
         "vendor/template-tools/src/template_tools/state.py",
         "vendor/template-tools/src/template_tools/update.py",
