@@ -200,3 +200,6 @@ def test_a_read_of_an_undeclared_upstream_names_the_lines_to_declare(tmp_path: P
         "    owner: finance"
     )
     assert upstream_definitions(PACKAGE, declarations, dg.Definitions(assets=[declared_read]))
+    # A repo from before upstreams.yaml gives the key as an asset spec of its own: still loads.
+    older = dg.Definitions(assets=[revenue_by_order, dg.AssetSpec(["finance", "orders"])])
+    assert upstream_definitions(PACKAGE, declarations, older)

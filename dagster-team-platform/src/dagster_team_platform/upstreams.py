@@ -78,19 +78,24 @@ def upstream_definitions(
 
 
 def refuse_undeclared_reads(package: str, own: dg.Definitions, declared: set[str]) -> None:
-    """Fail loading, naming each asset that reads another team's undeclared asset and the
-    upstreams.yaml lines to add (Dagster alone says only that no op produces the input)."""
-    reads = sorted(
+    """Fail loading, naming each asset that reads another team's asset nothing here provides,
+    and the upstreams.yaml lines to add: Dagster alone says only that no op produces the input.
+    An asset spec of the key in the team's own modules (the way before upstreams.yaml) counts."""
+    specs = [
+        spec
+        for item in own.assets or []
+        for spec in (item.specs if isinstance(item, dg.AssetsDefinition) else [item])
+        if isinstance(spec, dg.AssetSpec)
+    ]
+    provided = declared | {spec.key.to_user_string() for spec in specs}
+    missing = sorted(
         {
             (dep.asset_key.to_user_string(), spec.key.to_user_string())
-            for item in own.assets or []
-            for spec in (item.specs if isinstance(item, dg.AssetsDefinition) else [item])
-            if isinstance(spec, dg.AssetSpec)
+            for spec in specs
             for dep in spec.deps
-            if dep.asset_key.path[0] != package
+            if dep.asset_key.path[0] != package and dep.asset_key.to_user_string() not in provided
         }
     )
-    missing = [(key, reader) for key, reader in reads if key not in declared]
     if missing:
         reasons = "".join(f"\n  {reader} reads {key}" for key, reader in missing)
         entries = "".join(
