@@ -10,7 +10,6 @@ from fleet.asset_keys import AssetsUnknown, load_all
 from fleet.checks import Finding
 from fleet.facts import Repo, read_repo
 from fleet.org import org_settings, team_settings
-from fleet.references import INFRA
 from fleet.sources import Source, SourceError, checkout
 from fleet.template import (
     changes_nothing,
@@ -73,8 +72,9 @@ def audit(
             repos, lambda r: expected_storage(template, r.answers), lambda r: behind.get(r.name)
         )
         findings += checks.template_version(repos, lambda repo: behind.get(repo.name))
-        if (template / INFRA).is_dir():  # the platform team keeps its stacks in the template
-            findings += checks.stacks(repos, template / INFRA, lambda r: stack_text(template, r))
+        if (template / infra.INFRA).is_dir():  # the platform team keeps its stacks there
+            stacks = template / infra.INFRA
+            findings += checks.stacks(repos, stacks, lambda r: stack_text(template, r))
         if drift:  # only against a commit the template has: template_version names the rest
             known = [repo for repo in repos if behind.get(repo.name) is not None]
             findings += checks.drift(

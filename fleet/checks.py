@@ -11,6 +11,7 @@ from dagster_cloud_cli.config.models import load_dagster_cloud_yaml
 from pydantic import ValidationError
 
 from fleet.facts import Repo
+from fleet.infra import stack_file
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def stacks(repos: list[Repo], folder: Path, expected: Callable[[Repo], str]) -> 
     """Each team's stack, committed where the platform team keeps them, is there and current."""
     findings = []
     for repo in repos:
-        path = folder / f"team-{repo.answers.get('team_slug')}.json"
+        path = stack_file(folder, repo.answers.get("team_slug"))
         rerun = (
             f"The platform team runs `uvx nox -s fleet -- infra --out {folder.name}`, commits "
             f"the stacks after review and deploys {path.name}."

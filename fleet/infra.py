@@ -36,6 +36,7 @@ PUSH = [
 ]
 IMAGES_KEPT = 200  # per image repository: every deploy pushes a new, immutable tag
 IAM_PATH = "/dagster/"
+INFRA = "infra"  # where the platform team commits the stacks, in the template repository
 
 
 def org_stack_name(org: dict) -> str:
@@ -337,8 +338,8 @@ def as_text(body: dict) -> str:
     return json.dumps(body, indent=2) + "\n"
 
 
-def stack_file(folder: Path, team: dict) -> Path:
-    return folder / f"team-{team['location']}.json"
+def stack_file(folder: Path, slug: str) -> Path:
+    return folder / f"team-{slug}.json"
 
 
 def teams(repos: list[Repo], template: Path) -> list[dict]:
@@ -354,7 +355,7 @@ def write(out: Path, org: dict, teams: list[dict]) -> list[tuple[str, Path]]:
     written = [(org_stack_name(org), out / "org.json", org_stack(org, ecr))]
     for team in teams:
         name = team_stack_name(org, team["location"])
-        written.append((name, stack_file(out, team), team_stack(org, team)))
+        written.append((name, stack_file(out, team["location"]), team_stack(org, team)))
     for _, path, body in written:
         path.write_text(as_text(body))
     return [(name, path) for name, path, _ in written]

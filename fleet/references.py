@@ -10,8 +10,6 @@ from fleet import checks, infra
 from fleet.facts import Repo
 from fleet.org import org_settings, team_settings
 
-INFRA = "infra"  # where the platform team commits the stacks `fleet infra` writes
-
 
 class UnknownTeam(Exception):
     """TEAM names no listed repository; the message lists those there are."""
@@ -96,8 +94,8 @@ def references(team: str, repos: list[Repo], template: Path) -> list[str]:
     identities = [infra.identity(slug, role) for role in infra.runtime_identities(settings)]
     if settings["registry_kind"] == "ecr":
         identities.append(infra.identity(slug, "image-push"))
-    stack = infra.stack_file(template / INFRA, settings)
-    kept = f"{INFRA}/{stack.name}" if stack.is_file() else f"not in {INFRA}/"
+    stack = infra.stack_file(template / infra.INFRA, slug)
+    kept = f"{infra.INFRA}/{stack.name}" if stack.is_file() else f"not in {infra.INFRA}/"
     lines.append(
         f"Identities: {', '.join(identities)} (stack {infra.team_stack_name(org, slug)}, {kept})"
     )

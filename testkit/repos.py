@@ -70,11 +70,16 @@ def load_hook(name: str) -> ModuleType:
     return module
 
 
-def bake_template(output_dir: Path, overwrite_if_exists: bool = False, **answers: object) -> Path:
+def bake_template(
+    output_dir: Path,
+    overwrite_if_exists: bool = False,
+    template: Path = TEMPLATE,
+    **answers: object,
+) -> Path:
     """Generate a team repo with cookiecutter's API, no prompts, and return its path."""
     return Path(
         cookiecutter(
-            str(TEMPLATE),
+            str(template),
             no_input=True,
             extra_context=answers,
             output_dir=str(output_dir),
@@ -223,6 +228,17 @@ def run_in_repo(repo: Path, *command: str, env: dict[str, str] | None = None, ch
             f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def org_check(template: Path = TEMPLATE) -> subprocess.CompletedProcess:
+    """The org check as the platform team runs it in a checkout: `python -m fleet.org`."""
+    return subprocess.run(
+        [sys.executable, "-m", "fleet.org"],
+        cwd=template,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def cli(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess:

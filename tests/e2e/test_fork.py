@@ -19,6 +19,7 @@ from testkit.repos import (
     commit_template_copy,
     edit,
     git,
+    org_check,
     write_org,
 )
 
@@ -48,13 +49,7 @@ def pytest_in(template: Path, basetemp: Path, *args: str) -> subprocess.Complete
 
 
 def test_the_org_check_accepts_the_forks_settings(fork: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fleet.org"],
-        cwd=fork,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = org_check(fork)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
         "templates/org.jinja is valid: organization globex, deployments live, preprod"
@@ -114,13 +109,7 @@ def test_an_invalid_org_stops_the_suite_with_one_message_per_problem(tmp_path: P
         "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit.\n"
     )
 
-    check = subprocess.run(
-        [sys.executable, "-m", "fleet.org"],
-        cwd=template,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = org_check(template)
     suite = pytest_in(template, tmp_path / "basetemp", "tests/unit/test_hooks.py")
 
     assert (check.returncode, check.stderr) == (1, errors)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
 from test_deploy_triggers import dispatch, plan, push, triggers
 
 from fleet.infra import team_stack
 from fleet.org import org_settings, team_settings
-from testkit.repos import NOT_THE_TEMPLATE, TEMPLATE, write_org
+from testkit.repos import NOT_THE_TEMPLATE, TEMPLATE, bake_template, write_org
 
 
 def template_with(tmp_path: Path, **changes: object) -> Path:
@@ -23,18 +22,6 @@ def template_with(tmp_path: Path, **changes: object) -> Path:
     shutil.copytree(TEMPLATE, copy, ignore=NOT_THE_TEMPLATE, symlinks=True)
     write_org(copy, org_settings() | changes)
     return copy
-
-
-def bake(template: Path, output_dir: Path, **answers: object) -> Path:
-    return Path(
-        cookiecutter(
-            str(template),
-            no_input=True,
-            extra_context=answers,
-            output_dir=str(output_dir),
-            default_config=True,
-        )
-    )
 
 
 def assigned(path: Path, name: str) -> object:
@@ -60,7 +47,7 @@ def with_qa(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
 def test_a_new_deployment_reaches_storage_tests_iam_and_deploys(with_qa, tmp_path, answers, prefix):
     buckets, template = with_qa
     org = org_settings()
-    repo = bake(template, tmp_path, **answers)
+    repo = bake_template(tmp_path, template=template, **answers)
 
     expected = {f"{prefix}{name}": bucket for name, bucket in buckets.items()}
     actual = assigned(repo / "src/sales_analytics/storage.py", "BUCKETS")
@@ -90,7 +77,7 @@ def test_a_new_deployment_reaches_storage_tests_iam_and_deploys(with_qa, tmp_pat
 def test_a_team_without_staging_gets_no_staging_bucket(with_qa, tmp_path) -> None:
     buckets, template = with_qa
     org = org_settings()
-    repo = bake(template, tmp_path, staging=False)
+    repo = bake_template(tmp_path, template=template, staging=False)
 
     expected = {name: b for name, b in buckets.items() if name != org["staging_deployment"]}
     assert assigned(repo / "src/sales_analytics/storage.py", "BUCKETS") == expected
@@ -101,7 +88,7 @@ def test_a_removed_deployment_leaves_storage_and_iam(tmp_path: Path) -> None:
     org = org_settings()
     prod = org["prod_deployment"]
     template = template_with(tmp_path, staging_deployment="", buckets={prod: org["buckets"][prod]})
-    repo = bake(template, tmp_path / "out")
+    repo = bake_template(tmp_path / "out", template=template)
 
     assert assigned(repo / "src/sales_analytics/storage.py", "BUCKETS") == {
         prod: org["buckets"][prod]

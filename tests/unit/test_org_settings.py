@@ -4,8 +4,6 @@ These values are not answers: no hook can see them and no team can change them, 
 checked here, where the platform team runs `uvx nox -s org` after editing templates/org.jinja.
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from fleet.org import (
     org_settings,
     owner_default_problems,
 )
+from testkit.repos import org_check
 
 VALID = {
     "organization": "globex",
@@ -174,13 +173,7 @@ def test_registries_that_docker_pushes_to_are_accepted(registry: str) -> None:
 
 
 def test_the_command_reports_the_settings_it_checked() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fleet.org"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = org_check(TEMPLATE)
     org = org_settings()
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
