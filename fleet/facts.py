@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from dagster_team_platform import declarations
+from dagster_team_platform import alert_policies, declarations
 
 from fleet.sources import SourceError
 
@@ -39,6 +39,7 @@ class Repo:
     assets: dict[str, int | None] | None
     #: declared upstreams: key, owner, fail_after_seconds (None: no freshness)
     upstreams: list[dict] = field(default_factory=list)
+    #: its alert policies as synced: its file's and the policy on its declared upstreams
     alert_policies: list[dict] = field(default_factory=list)
     #: the vendored platform package's version; None before the repo carried one
     platform_version: str | None = None
@@ -79,7 +80,7 @@ def _read_repo(name: str, path: Path) -> Repo:
         )
     state = path / ".cruft.json"
     cruft = json.loads(state.read_text()) if state.is_file() else {}
-    defs = path / "src" / package / "defs"
+    declared = upstreams(name, package, path / "src" / package / "defs" / "upstreams.yaml")
     return Repo(
         name=name,
         path=path,
@@ -89,8 +90,12 @@ def _read_repo(name: str, path: Path) -> Repo:
         template_commit=cruft.get("commit"),
         storage=storage_constants((path / "src" / package / "storage.py").read_text()),
         assets=None,
-        upstreams=upstreams(name, package, defs / "upstreams.yaml"),
-        alert_policies=(load_yaml(path / "alert_policies.yaml") or {}).get("alert_policies") or [],
+        upstreams=declared,
+        alert_policies=alert_policies.with_upstreams(
+            (load_yaml(path / "alert_policies.yaml") or {}).get("alert_policies") or [],
+            package.replace("_", "-"),
+            [upstream["key"] for upstream in declared],
+        ),
         platform_version=platform_version(path),
     )
 

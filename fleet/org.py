@@ -18,7 +18,9 @@ import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
+import yaml
 from cookiecutter.environment import StrictEnvironment
 from jinja2 import FileSystemLoader, Template
 
@@ -218,10 +220,31 @@ def owner_default_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
     return []
 
 
+def docs_link_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
+    """mkdocs.yml cannot read this file either: its repo_url is the fork's address, which the
+    docs site prints in every generate and link command."""
+    url = yaml.safe_load((template / "mkdocs.yml").read_text())["repo_url"]
+    github_org = org["github_organization"]
+    address = urlparse(url)
+    if (address.scheme, address.netloc, address.path.strip("/").split("/")[:-1]) != (
+        "https",
+        "github.com",
+        [github_org],
+    ):
+        return [
+            f"repo_url in mkdocs.yml, {url!r}, is not a repository of github_organization "
+            f"{github_org!r}: the docs would tell teams to generate from it. Set it to your "
+            f"fork's address, like 'https://github.com/{github_org}/dagster-team-template'"
+        ]
+    return []
+
+
 def checkout_problems(template: Path = TEMPLATE) -> list[str]:
     """Every problem with a checkout's org values: the org file, then what must agree with it."""
     org = org_settings(template)
-    return org_problems(org) or owner_default_problems(org, template)
+    return org_problems(org) or (
+        owner_default_problems(org, template) + docs_link_problems(org, template)
+    )
 
 
 def main() -> int:

@@ -174,7 +174,7 @@ def link_as_documented(repo: Path, template: Path) -> subprocess.CompletedProces
     assert len(commands) == 1, f"The docs give different link commands: {commands}"
     command = (
         commands.pop()
-        .replace("https://github.com/acme/dagster-team-template.git", str(template))
+        .replace("https://github.com/<your-org>/dagster-team-template.git", str(template))
         .replace("uvx cruft@2.16.0", str(Path(sys.executable).parent / "cruft"))
     )
     return subprocess.run(

@@ -147,6 +147,15 @@ POLICY = {
     "alert_targets": [{"asset_key_target": {"asset_key": ["finance", "revenue"]}}],
     "notification_service": {"email": {"email_addresses": ["data@example.com"]}},
 }
+OWN = POLICY | {
+    "name": "sales-analytics-asset-failures",
+    "alert_targets": [{"asset_group_target": {"asset_group": PACKAGE}}],
+}
+KEYS = ["finance/revenue", "marketing_ops/campaign-spend"]
+
+
+def targets(policy: dict) -> list[list[str]]:
+    return [target["asset_key_target"]["asset_key"] for target in policy["alert_targets"]]
 
 
 @pytest.mark.parametrize(
@@ -157,12 +166,12 @@ POLICY = {
         ({"event_types": ["ASSET_LATE"]}, "sales-analytics-upstreams: unknown event type ASSET_LATE"),
         ({"alert_targets": [{"asset_target": {}}]}, "sales-analytics-upstreams: unknown target asset_target"),
         ({"notification_service": {"pager": {}}}, "sales-analytics-upstreams: notification service pager"),
+        ({"notification_service": None}, "sales-analytics-upstreams: no notification_service says whom"),
         ({"name": "upstreams"}, "upstreams: start the name with sales-analytics- (names are org-wide)"),
-        ({"alert_targets": []}, "no policy alerts on finance/revenue, declared in upstreams.yaml"),
     ],
 )  # fmt: skip
 def test_alert_policies_are_checked_against_dagster_plus_models(change, problem) -> None:
-    found = alert_policies.problems([POLICY | change], "sales-analytics", ["finance/revenue"])
+    found = alert_policies.problems([POLICY | change], "sales-analytics")
     if problem is None:
         assert found == []
     else:
@@ -170,8 +179,36 @@ def test_alert_policies_are_checked_against_dagster_plus_models(change, problem)
 
 
 def test_two_policies_with_one_name_are_refused() -> None:
-    found = alert_policies.problems([POLICY, POLICY], "sales-analytics", [])
+    found = alert_policies.problems([POLICY, POLICY], "sales-analytics")
     assert found == ["sales-analytics-upstreams: two policies have this name"]
+
+
+def test_every_declared_upstream_gets_an_alert_without_editing_the_policies() -> None:
+    synced = alert_policies.with_upstreams([OWN], "sales-analytics", KEYS)
+    assert synced[0] == OWN
+    assert synced[1]["name"] == "sales-analytics-upstreams"
+    assert targets(synced[1]) == [["finance", "revenue"], ["marketing_ops", "campaign-spend"]]
+    assert synced[1]["notification_service"] == OWN["notification_service"]
+    assert alert_policies.problems(synced, "sales-analytics") == []
+    assert alert_policies.with_upstreams([OWN], "sales-analytics", []) == [OWN]
+
+
+def test_a_written_upstreams_policy_keeps_its_settings_and_gains_the_declared_targets() -> None:
+    """Repositories generated before the derivation wrote the policy out: it stays theirs."""
+    synced = alert_policies.with_upstreams([OWN, POLICY], "sales-analytics", KEYS)
+    assert [policy["name"] for policy in synced] == [OWN["name"], POLICY["name"]]
+    assert synced[1] == POLICY | {"alert_targets": synced[1]["alert_targets"]}
+    assert targets(synced[1]) == [["finance", "revenue"], ["marketing_ops", "campaign-spend"]]
+    assert POLICY["alert_targets"] == [{"asset_key_target": {"asset_key": ["finance", "revenue"]}}]
+
+
+def test_upstreams_with_nobody_to_notify_say_how_to_name_them() -> None:
+    synced = alert_policies.with_upstreams([], "sales-analytics", KEYS)
+    assert alert_policies.problems(synced, "sales-analytics") == [
+        "sales-analytics-upstreams: no notification_service says whom to alert. Add one to the "
+        "policy in alert_policies.yaml; for the upstreams' policy, a policy of that name with a "
+        "notification_service is enough (its targets come from upstreams.yaml)."
+    ]
 
 
 def test_a_read_of_an_undeclared_upstream_names_the_lines_to_declare(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ Follows docs/platform-team.md: fork, set the org's values, check them, run the s
 and a team generates from the tag.
 """
 
+import html
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,8 @@ from testkit.repos import (
     write_org,
 )
 
+FORK = "data-platform-template"  # forks may rename the repository
+
 
 @pytest.fixture(scope="module")
 def fork(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -33,6 +37,9 @@ def fork(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_org(repo, GLOBEX)
     github_org = GLOBEX["github_organization"]
     edit(repo / "cookiecutter.json", r'"owner": "@[^/"]+/', f'"owner": "@{github_org}/')
+    edit(
+        repo / "mkdocs.yml", "repo_url: [^\n]*", f"repo_url: https://github.com/{github_org}/{FORK}"
+    )
     # Empty when this runs in the fork's own suite: its settings are Globex's already.
     git("commit", "-q", "--allow-empty", "-am", "Globex's org settings", cwd=repo)
     git("tag", "v1.0.0", cwd=repo)
@@ -91,6 +98,29 @@ def test_a_team_generates_from_the_forks_release(fork: Path, tmp_path: Path) -> 
     assert f"@{GLOBEX['github_organization']}/sales-analytics" in codeowners
     assert all(f'"{bucket}"' in storage for bucket in GLOBEX["buckets"].values())
     assert "DAGSTER_CLOUD_ORGANIZATION: globex" in deploy
+
+
+def test_the_forks_docs_show_its_own_org_in_every_command(fork: Path, tmp_path: Path) -> None:
+    """Built as the platform guide says, the site names Globex and its fork, never acme."""
+    site = tmp_path / "site"
+    built = subprocess.run(
+        [sys.executable, "-m", "fleet.docs_site", site], cwd=fork, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    # What a reader sees and copies: the text without the highlighting's tags.
+    pages = {
+        page: html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        for page in site.rglob("*.html")
+    }
+    assert [page for page, text in pages.items() if "acme" in text] == []
+    quick_start = pages[site / "quick-start/index.html"]
+    assert f"uvx cookiecutter gh:globex/{FORK}\n" in quick_start
+    assert f"https://github.com/globex/{FORK}.git" in quick_start
+    prod = GLOBEX["buckets"][GLOBEX["prod_deployment"]]
+    orders = f"s3://{prod}/{GLOBEX['storage_prefix']}/finance/orders.parquet"
+    assert orders in pages[site / "cross-team/index.html"]
+    assert "https://github.com/globex/finance.git" in pages[site / "fleet/index.html"]
 
 
 def test_an_invalid_org_stops_the_suite_with_one_message_per_problem(tmp_path: Path) -> None:

@@ -136,3 +136,17 @@ def test_team_owned_files_are_exactly_what_cruft_skips(tmp_path: Path) -> None:
     repo = bake_template(tmp_path, deployment="hybrid-k8s")  # Hybrid has every team-owned file
     skip = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["cruft"]["skip"]
     assert sorted(team_owned_in_docs()) == sorted(skip)
+
+
+def test_pages_name_the_orgs_values_only_by_placeholders() -> None:
+    """fleet/docs_site.py renders them, so a fork's site shows its own (test_fork builds one)."""
+    org = org_settings()
+    values = [f"gh:{org['github_organization']}/", f"github.com/{org['github_organization']}/",
+              *org["buckets"].values()]  # fmt: skip
+    named = [
+        f"{page.name}: {value}"
+        for page in [*DOCS.glob("*.md"), TEMPLATE / "README.md"]
+        for value in values
+        if value in page.read_text()
+    ]
+    assert named == []

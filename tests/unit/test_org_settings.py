@@ -11,6 +11,7 @@ import pytest
 from fleet.org import (
     TEMPLATE,
     bucket_problems,
+    docs_link_problems,
     org_problems,
     org_settings,
     owner_default_problems,
@@ -189,3 +190,19 @@ def test_an_owner_default_in_another_github_org_is_refused(tmp_path: Path) -> No
         "The owner default in cookiecutter.json, '@initech/{{ cookiecutter.team_slug }}', is not "
         "in github_organization 'globex'. Start it with '@globex/'"
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://github.com/initech/dagster-team-template", "https://github.com/globex",
+     "https://gitlab.com/globex/dagster-team-template", "git@github.com:globex/x.git"],
+)  # fmt: skip
+def test_a_docs_address_outside_the_github_org_is_refused(tmp_path: Path, url: str) -> None:
+    (tmp_path / "mkdocs.yml").write_text(f"repo_url: {url}\n")
+    assert docs_link_problems(VALID, tmp_path) == [
+        f"repo_url in mkdocs.yml, {url!r}, is not a repository of github_organization 'globex': "
+        "the docs would tell teams to generate from it. Set it to your fork's address, like "
+        "'https://github.com/globex/dagster-team-template'"
+    ]
+    (tmp_path / "mkdocs.yml").write_text("repo_url: https://github.com/globex/data-template\n")
+    assert docs_link_problems(VALID, tmp_path) == []
