@@ -26,6 +26,7 @@ def placeholders(org: dict, repo_url: str) -> dict[str, str]:
     return {
         "<your-org>/dagster-team-template": urlparse(repo_url).path.strip("/").removesuffix(".git"),
         "<your-org>": org["github_organization"],
+        "<prod-deployment>": org["prod_deployment"],
         "<prod-bucket>": org["buckets"][org["prod_deployment"]],
         "<storage-prefix>": org["storage_prefix"],
     }

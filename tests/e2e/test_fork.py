@@ -121,6 +121,7 @@ def test_the_forks_docs_show_its_own_org_in_every_command(fork: Path, tmp_path: 
     orders = f"s3://{prod}/{GLOBEX['storage_prefix']}/finance/orders.parquet"
     assert orders in pages[site / "cross-team/index.html"]
     assert "https://github.com/globex/finance.git" in pages[site / "fleet/index.html"]
+    assert "--scope full --deployment live\n" in quick_start
 
 
 def test_an_invalid_org_stops_the_suite_with_one_message_per_problem(tmp_path: Path) -> None:
