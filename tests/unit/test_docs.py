@@ -4,12 +4,16 @@ import ast
 import hashlib
 import json
 import re
+import shlex
 import tomllib
 from pathlib import Path
 
+import click
 import pytest
+from dagster_dg_cli.cli import cli
 from jinja2 import Environment
 
+from fleet.docs_site import placeholders
 from fleet.org import org_problems, org_settings
 from testkit.repos import CONTEXT, TEMPLATE, bake_template
 
@@ -150,3 +154,38 @@ def test_pages_name_the_orgs_values_only_by_placeholders() -> None:
         if value in page.read_text()
     ]
     assert named == []
+
+
+DG = re.compile(r"^(?:[A-Z_]+=\S+ )*(?:uv run )?(dg [^`#\n]*)", re.MULTILINE)
+
+
+def dg_commands() -> list[str]:
+    """Every `dg` command in the pages (shell blocks and inline code), with the org's values."""
+    values = placeholders(org_settings(), "https://github.com/acme/dagster-team-template")
+    code = [
+        code
+        for page in sorted(DOCS.glob("*.md"))
+        for code in re.findall(r"```sh\n(.*?)```|`([^`\n]+)`", page.read_text(), re.DOTALL)
+    ]
+    lines = sorted(
+        {match.strip() for block in code for text in block for match in DG.findall(text)}
+    )
+    for placeholder, value in values.items():
+        lines = [line.replace(placeholder, value) for line in lines]
+    return lines
+
+
+@pytest.mark.parametrize("line", dg_commands())
+def test_dg_commands_in_the_docs_parse_with_the_installed_dg(line: str) -> None:
+    """Names and options as the pinned dagster-dg-cli defines them (parsed, not run)."""
+    group, *args = shlex.split(line)
+    command = cli
+    while isinstance(command, click.Group) and args and not args[0].startswith("-"):
+        found = command.get_command(click.Context(command), args[0])
+        assert found is not None, f"{line}: dg has no command {args[0]!r}"
+        command, args = found, args[1:]
+    command.make_context(group, args)  # a usage error fails the test
+
+
+def test_the_dg_scan_finds_the_commands() -> None:
+    assert len(dg_commands()) >= 10
