@@ -109,9 +109,11 @@ def upstream_problems(upstream: str, package: str) -> list[str]:
             continue
         name = key.replace("/", "__").replace("-", "_")
         if not ASSET_KEY.fullmatch(key):
+            team = key.split("/")[0]
+            hint = f" (here {team.replace('-', '_')}, with '_' for '-')" if "-" in team else ""
             problems.append(
                 f"Upstream asset key {key!r} is not a team/asset key. Write it like finance/revenue: "
-                "the owning team's package name, '/', then the asset name"
+                f"the owning team's package name{hint}, '/', then the asset name"
             )
         elif key.split("/")[0] == package:
             problems.append(

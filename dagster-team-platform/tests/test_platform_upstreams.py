@@ -193,6 +193,22 @@ def test_every_declared_upstream_gets_an_alert_without_editing_the_policies() ->
     assert alert_policies.with_upstreams([OWN], "sales-analytics", []) == [OWN]
 
 
+def test_the_upstreams_policy_mails_this_team_not_the_upstreams_owners() -> None:
+    owners = {"email_owners": {"default_email_addresses": ["sales@example.com"]}}
+    synced = alert_policies.with_upstreams(
+        [OWN | {"notification_service": owners}], "sales-analytics", KEYS
+    )
+    assert synced[1]["notification_service"] == {
+        "email": {"email_addresses": ["sales@example.com"]}
+    }
+    assert alert_policies.problems(synced, "sales-analytics") == []
+    nobody = {"email_owners": {"default_email_addresses": []}}  # as generated: stays as it is
+    synced = alert_policies.with_upstreams(
+        [OWN | {"notification_service": nobody}], "sales-analytics", KEYS
+    )
+    assert synced[1]["notification_service"] == nobody
+
+
 def test_a_written_upstreams_policy_keeps_its_settings_and_gains_the_declared_targets() -> None:
     """Repositories generated before the derivation wrote the policy out: it stays theirs."""
     synced = alert_policies.with_upstreams([OWN, POLICY], "sales-analytics", KEYS)

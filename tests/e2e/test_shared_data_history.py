@@ -237,7 +237,7 @@ def test_two_writers_of_one_partition_end_with_one_complete_version(teams, where
     assert table.num_rows == ROWS and len(set(table.column("tag").to_pylist())) == 1
     history = shared_storage(teams["finance"], where, "history", f"finance/{name}",
                              "--partition", day).stdout  # fmt: skip
-    assert len(history.splitlines()) == 2 and history.count("<- current") == 1
+    assert len(history.splitlines()) == 3 and history.count("<- current") == 1  # and a header
 
 
 def test_an_s3_failure_mid_upload_keeps_the_previous_version(teams, tmp_path: Path) -> None:
@@ -422,8 +422,9 @@ def test_a_rollback_dagster_cannot_record_is_done_and_exits_apart(teams, tmp_pat
     assert result.stderr.startswith(
         "WARNING: The rollback is done, but Dagster has no record of it: "
         "http://127.0.0.1:9/report_asset_materialization/ is unreachable ([Errno 111] "
-        "Connection refused). Start `dg dev` (or pass --dagster-url) and report it from the "
-        "asset's page with the metadata"
+        "Connection refused). Do not run the rollback again: it would roll back once more. To "
+        "record it, open the asset's page in the Dagster UI (`dg dev`, or the deployment) and "
+        "report a materialization with the metadata"
     )
     assert stored(env, "orders").column("tag").to_pylist() == [1] * 10
     usage = " ".join(shared_storage(teams["finance"], env, "rollback", "--help").stdout.split())

@@ -223,6 +223,12 @@ def test_upstream_keys_of_other_teams_are_accepted(pre_gen, upstream: str) -> No
             "finance/revenue: the owning team's package name, '/', then the asset name",
         ),
         (
+            "sales-analytics/orders",
+            "Upstream asset key 'sales-analytics/orders' is not a team/asset key. Write it like "
+            "finance/revenue: the owning team's package name (here sales_analytics, with '_' for "
+            "'-'), '/', then the asset name",
+        ),
+        (
             "sales_analytics/orders",
             "Upstream asset key 'sales_analytics/orders' belongs to this team. List only other "
             "teams' assets",

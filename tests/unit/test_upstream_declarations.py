@@ -101,6 +101,13 @@ BAD = {
         "finance/revenue: the owning team's package name, '/', then the asset name",
         True,
     ),
+    "slug-key": (
+        document(entry(key="marketing-ops/spend")),
+        "Entry 1 (marketing-ops/spend): key 'marketing-ops/spend' is not a team/asset key. Write "
+        "it like finance/revenue: the owning team's package name (here marketing_ops, with '_' "
+        "for '-'), '/', then the asset name",
+        True,
+    ),
     "one-part-key": (
         document(entry(key="revenue")),
         "Entry 1 (revenue): key 'revenue' is not a team/asset key. Write it like finance/revenue: "
@@ -235,7 +242,10 @@ def test_broken_yaml_names_the_line(tmp_path: Path, declarations) -> None:
     path.write_text("version: 1\nupstreams:\n  - key: finance/revenue\n   owner: finance\n")
     with pytest.raises(declarations.UpstreamDeclarationError) as raised:
         declarations.load(PACKAGE, path)
-    assert raised.value.problems == ["It is not valid YAML at line 4. Fix the syntax there"]
+    assert raised.value.problems == [
+        "It is not valid YAML at line 4 (expected <block end>, but found '<block mapping start>')."
+        " Fix the syntax there"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,8 @@ UPSTREAM_EVENTS = [
 def with_upstreams(policies: list[dict], location: str, upstream_keys: Iterable[str]) -> list[dict]:
     """The policies Dagster+ gets: the file's, with `<location>-upstreams` alerting on every
     declared upstream. A policy of that name in the file keeps its events and notifications and
-    gains the targets it lacks; otherwise the policy is made with the notification service of
-    the file's first policy. The file itself is never rewritten."""
+    gains the targets it lacks; otherwise the policy is made to notify as the file's first policy
+    does, addressed to this team (`this_team`). The file itself is never rewritten."""
     name = f"{location}-upstreams"
     targets = [{"asset_key_target": {"asset_key": key.split("/")}} for key in upstream_keys]
     if not targets:
@@ -42,7 +42,12 @@ def with_upstreams(policies: list[dict], location: str, upstream_keys: Iterable[
     existing = next((policy for policy in policies if policy.get("name") == name), None)
     if existing is None:
         notify = next(
-            (p["notification_service"] for p in policies if "notification_service" in p), None
+            (
+                this_team(p["notification_service"])
+                for p in policies
+                if p.get("notification_service")
+            ),
+            None,
         )
         derived = {
             "name": name,
@@ -59,6 +64,14 @@ def with_upstreams(policies: list[dict], location: str, upstream_keys: Iterable[
         policy | {"alert_targets": present + missing} if policy is existing else policy
         for policy in policies
     ]
+
+
+def this_team(service: dict) -> dict:
+    """The notification service that tells this team of its upstreams. `email_owners` mails an
+    alerting asset's owners, who for an upstream are the other team: this team's default
+    addresses get plain email instead. With none listed it stays as it is."""
+    addresses = (service.get("email_owners") or {}).get("default_email_addresses")
+    return {"email": {"email_addresses": addresses}} if addresses else service
 
 
 def problems(policies: list[dict], location: str) -> list[str]:

@@ -115,8 +115,9 @@ def load(package: str, path: Path) -> list[Upstream]:
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
+        reason = f" ({error.problem})" if getattr(error, "problem", None) else ""
         raise UpstreamDeclarationError(
-            path.name, [f"It is not valid YAML{line}. Fix the syntax there"]
+            path.name, [f"It is not valid YAML{line}{reason}. Fix the syntax there"]
         ) from None
     return parse(data, package, path.name)
 
@@ -192,10 +193,12 @@ def key_problems(where: str, key: Any, package: str) -> list[str]:
     if key is None:
         return [f"{where} has no key. Add key: team/asset, e.g. key: finance/revenue"]
     if not isinstance(key, str) or not KEY.fullmatch(key):
+        team = str(key).split("/")[0]
+        hint = f" (here {team.replace('-', '_')}, with '_' for '-')" if "-" in team else ""
         return [
             (
                 f"{where}: key {key!r} is not a team/asset key. Write it like finance/revenue: "
-                "the owning team's package name, '/', then the asset name"
+                f"the owning team's package name{hint}, '/', then the asset name"
             )
         ]
     if key.split("/")[0] == package:

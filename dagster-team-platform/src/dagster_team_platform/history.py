@@ -62,16 +62,19 @@ def main(
 
 
 def history(io_manager: SharedStorageIOManager, asset: str, partition: str | None) -> str:
-    """One line per version, newest first: id, time, format, writer, and which is current."""
+    """A header, then one line per version, newest first: id, time, format, the run that wrote
+    it (or the version a rollback restored), and which is current."""
     store, stem = _located(io_manager, asset, partition)
-    lines = []
-    for version in _versions(store, stem, asset):
+    versions = _versions(store, stem, asset)
+    width = max(len(version.id) for version in versions)
+    lines = [f"{'version':<{width}}  {'published (UTC)':<23}  {'format':<7}  written by"]
+    for version in versions:
         writer = version.run_id or (
             f"rollback to {version.restored_from}" if version.restored_from else "unknown"
         )
         mark = "  <- current" if version.current else ""
         when = f"{version.published_at:%Y-%m-%d %H:%M:%S.%f}"[:-3]
-        lines.append(f"{version.id}  {when}  {version.kind:<7}  {writer}{mark}")
+        lines.append(f"{version.id:<{width}}  {when}  {version.kind:<7}  {writer}{mark}")
     return "\n".join(lines)
 
 
@@ -182,9 +185,10 @@ def record(event: dict | None, dagster_url: str | None, organization: str) -> No
         _report(event, dagster_url, organization)
     except OSError as error:
         raise NotRecorded(
-            f"The rollback is done, but Dagster has no record of it: {error}. Start `dg dev` "
-            "(or pass --dagster-url) and report it from the asset's page with the metadata "
-            f"{json.dumps(event['metadata'])}."
+            f"The rollback is done, but Dagster has no record of it: {error}. Do not run the "
+            "rollback again: it would roll back once more. To record it, open the asset's page "
+            "in the Dagster UI (`dg dev`, or the deployment) and report a materialization with "
+            f"the metadata {json.dumps(event['metadata'])}."
         ) from error
 
 

@@ -231,8 +231,10 @@ class SharedStorageIOManager(dg.ConfigurableIOManager):
         )
         return dg.Failure(
             f"{_name(context)}{f' partition {partition}' if partition else ''} is not stored "
-            f"under {where}. Materialize it in this deployment first; if its owner has, check "
-            "that this repo's storage.py still matches the org's (its tests check this)."
+            f"under {where}. Its owner materializes it first: in this deployment, or on a laptop "
+            f"with `uv run dg launch --assets {_name(context)}` in the owner's repository. If "
+            "the owner has, check that this repo's storage.py still matches the org's (its "
+            "tests check this)."
         )
 
     def _unreadable(
