@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
 from cookiecutter.environment import StrictEnvironment
 from jinja2 import FileSystemLoader, Template
 
@@ -47,6 +46,7 @@ IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
 RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 STORAGE_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*")
+REPO_URL = re.compile(r"^repo_url:\s*[\"']?([^\"'\s#]+)", re.MULTILINE)
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
 # A registry host is what Docker itself treats as one: it has a '.' or a port, or is localhost.
 REGISTRY = re.compile(
@@ -223,8 +223,9 @@ def owner_default_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
 def docs_link_problems(org: dict, template: Path = TEMPLATE) -> list[str]:
     """mkdocs.yml cannot read this file either: its repo_url is the fork's address, which the
     docs site prints in every generate and link command."""
-    url = yaml.safe_load((template / "mkdocs.yml").read_text())["repo_url"]
-    github_org = org["github_organization"]
+    # Read as text: forks' mkdocs.yml may hold tags (`!!python/name:`) safe YAML refuses.
+    found = REPO_URL.search((template / "mkdocs.yml").read_text())
+    url, github_org = found.group(1) if found else "", org["github_organization"]
     address = urlparse(url)
     if (address.scheme, address.netloc, address.path.strip("/").split("/")[:-1]) != (
         "https",

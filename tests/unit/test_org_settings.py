@@ -204,5 +204,7 @@ def test_a_docs_address_outside_the_github_org_is_refused(tmp_path: Path, url: s
         "the docs would tell teams to generate from it. Set it to your fork's address, like "
         "'https://github.com/globex/dagster-team-template'"
     ]
-    (tmp_path / "mkdocs.yml").write_text("repo_url: https://github.com/globex/data-template\n")
+    accepted = "repo_url: 'https://github.com/globex/data-template'  # the fork\n"
+    emoji = "emoji_index: !!python/name:material.extensions.emoji.twemoji\n"  # not safe YAML
+    (tmp_path / "mkdocs.yml").write_text(accepted + emoji)
     assert docs_link_problems(VALID, tmp_path) == []
