@@ -19,7 +19,6 @@ UNITS = ["./dagster-team-platform", "./template-tools"]
 REBUILT = ["--reinstall-package", "dagster-team-platform",
            "--reinstall-package", "dagster-team-template-tools"]  # fmt: skip
 TEST_REQUIREMENTS = [*nox.project.dependency_groups(PYPROJECT, "test"), *UNITS, *REBUILT]
-# A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 #: The default run in parts, by folder, which the template's CI runs side by side: each test file
 #: is in exactly one (tests/unit/test_tiers.py checks it). `fast` needs no generated venv, server
 #: or daemon: it is the edit loop. tests/image has a session of its own.

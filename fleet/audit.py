@@ -72,8 +72,8 @@ def audit(
             repos, lambda r: expected_storage(template, r.answers), lambda r: behind.get(r.name)
         )
         findings += checks.template_version(repos, lambda repo: behind.get(repo.name))
-        if (template / infra.INFRA).is_dir():  # the platform team keeps its stacks there
-            stacks = template / infra.INFRA
+        stacks = template / infra.INFRA
+        if stacks.is_dir():  # the platform team keeps its stacks there
             findings += checks.stacks(repos, stacks, lambda r: stack_text(template, r))
         if drift:  # only against a commit the template has: template_version names the rest
             known = [repo for repo in repos if behind.get(repo.name) is not None]

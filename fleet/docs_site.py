@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from fleet.org import TEMPLATE, org_settings
 
+# A script, stylesheet, font or image a page fetches when viewed (links to click are fine).
 EXTERNAL_ASSET = re.compile(r'<(?:script|img|link)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]*)"')
 
 
@@ -64,8 +65,7 @@ def build(site: Path, template: Path = TEMPLATE) -> list[str]:
 def main(args: list[str]) -> int:
     """Build into the folder given, or into a scratch folder only to check the site."""
     with tempfile.TemporaryDirectory() as scratch:
-        site = Path(args[0] if args else scratch).resolve() / ("" if args else "site")
-        found = build(site)
+        found = build(Path(args[0]).resolve() if args else Path(scratch) / "site")
     if found:
         print("The docs site is broken:", file=sys.stderr)
         print("".join(f"ERROR: {problem}\n" for problem in found), file=sys.stderr, end="")

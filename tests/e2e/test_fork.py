@@ -83,7 +83,7 @@ def test_the_whole_suite_passes_in_the_fork(fork: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_storage_and_isolation_pass_in_the_fork(fork: Path, tmp_path: Path) -> None:
     result = pytest_in(
-        fork, tmp_path, "tests/e2e/test_cross_team_loading.py", "tests/e2e/test_write_isolation.py",
+        fork, tmp_path, "tests/e2e/test_cross_team_loading.py", "tests/e2e/test_infra.py",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:]
 

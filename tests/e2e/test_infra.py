@@ -54,12 +54,16 @@ def linter(name: str, *args: str | Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """Stacks for two Serverless teams and a Hybrid team on the org's ECR registry."""
+    """Stacks for two Serverless teams and a Hybrid team pushing to ECR (named, so a fork whose
+    registry is another kind runs this too)."""
     root = tmp_path_factory.mktemp("teams")
+    ecr = f"123456789012.dkr.ecr.{ORG['region']}.amazonaws.com/ops"
     repos = [
         bake_template(root, team_slug="finance"),
         bake_template(root, team_slug="sales"),
-        bake_template(root, team_slug="ops", deployment="hybrid-ecs", staging=False),
+        bake_template(
+            root, team_slug="ops", deployment="hybrid-ecs", staging=False, image_repository=ecr
+        ),
     ]
     out = root / "stacks"
     result = infra("--out", out, *repos)

@@ -54,6 +54,9 @@ INSTALL = {
 }
 
 
+NOTHING_NEW = "The template's newer commits change nothing here: no pull request."
+
+
 class UpdateFailed(Exception):
     """A step failed; the message says what to do."""
 
@@ -232,7 +235,7 @@ def dry_run() -> int:
             problems = apply_template()
             git("add", "--all")
             if only_the_recorded_commit_changed() or not git("diff", "--cached").stdout:
-                print("The template's newer commits change nothing here: no pull request.")
+                print(NOTHING_NEW)
                 return 0
             print(git("diff", "--cached", "--stat").stdout + git("diff", "--cached").stdout, end="")
             if problems:
@@ -266,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         ahead = git("rev-list", "--count", f"origin/{base}..HEAD").stdout.strip() != "0"
         if not ahead:
             print(
-                "The template's newer commits change nothing here: no pull request. The recorded "
-                "template commit catches up with the next update that changes a file."
+                f"{NOTHING_NEW} The recorded template commit catches up with the next update "
+                "that changes a file."
             )
             git("switch", "--quiet", base)
             return 0
